@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package trawl needs to build, test and run its lab.
+# Non-interactive and idempotent: packages already present are skipped by apt.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential pkg-config meson ninja-build python3
+  # dataplane
+  libdpdk-dev dpdk dpdk-dev libnuma-dev libpcap-dev libhyperscan-dev liburing-dev
+  # control plane
+  libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev libcurl4-openssl-dev libtbb-dev
+  # tests and tools that read what trawl writes
+  libgtest-dev libgmock-dev tshark wireshark-common tcpdump prometheus curl jq procps fio
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+# wireshark-common asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
