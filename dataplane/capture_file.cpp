@@ -128,10 +128,11 @@ bool fsync_directory_of(const std::string& path) {
     return ok;
 }
 
-void note_record(FileInfo& info, uint64_t ts) {
+void note_record(FileInfo& info, uint64_t ts, uint64_t captured) {
     if (info.packets == 0) info.first_timestamp_ns = ts;
     info.last_timestamp_ns = ts;
     ++info.packets;
+    info.captured_bytes += captured;
 }
 
 std::string base_name(const std::string& path) {
@@ -182,7 +183,7 @@ ScanResult scan_pcap(FileReader& r, uint32_t magic) {
             for (auto& v : h) v = __builtin_bswap32(v);
         const uint64_t caplen = h[2];
         if (caplen > kMaxPlausibleRecord || off + 16 + caplen > r.size) break;
-        note_record(s.info, uint64_t(h[0]) * 1000000000ull + uint64_t(h[1]) * ts_scale);
+        note_record(s.info, uint64_t(h[0]) * 1000000000ull + uint64_t(h[1]) * ts_scale, caplen);
         off += 16 + caplen;
         s.valid_end = off;
     }
@@ -206,15 +207,16 @@ ScanResult scan_pcapng(FileReader& r) {
             uint32_t bom = 0;
             if (type != kPcapngShb || !r.read_at(off + 8, &bom, 4) || bom != kPcapngByteOrder)
                 return s;  // not ours (or other-endian): no valid header
-            s.header_ok = true;
             first = false;
         }
+        // Without a whole IDB no reader opens the file: the header is SHB + IDB.
+        if (type == kPcapngIdb) s.header_ok = true;
         if (type == kPcapngEpb && length >= 32) {
-            uint32_t ts[2];
-            if (r.read_at(off + 12, ts, sizeof ts))
-                note_record(s.info, (uint64_t(ts[0]) << 32) | ts[1]);
+            uint32_t epb[3];  // ts high, ts low, captured length
+            if (r.read_at(off + 12, epb, sizeof epb))
+                note_record(s.info, (uint64_t(epb[0]) << 32) | epb[1], epb[2]);
         } else if (type == kPcapngSpb || type == kPcapngObsoletePb) {
-            note_record(s.info, 0);
+            note_record(s.info, 0, 0);
         }
         off += length;
         s.valid_end = off;
@@ -264,9 +266,19 @@ CaptureFile::CaptureFile(std::string partial_path, std::string final_path,
     fd_ = ::open(partial_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd_ < 0) throw std::system_error(errno, std::generic_category(), partial_path_);
     encode_header(layout, buffer_.get());
-    buffered_ = header;
     info_.name = base_name(final_path_);
     committed_.name = info_.name;
+    // The header goes to disk at once: the partial file is a valid capture file from
+    // its creation, and a later failed write is cut back to a whole record, never to
+    // an empty file that publish() would make visible.
+    if (!write_out(buffer_.get(), header)) {
+        const int err = last_errno_;
+        ::close(fd_);
+        fd_ = -1;
+        ::unlink(partial_path_.c_str());
+        throw std::system_error(err, std::generic_category(), "write header " + partial_path_);
+    }
+    info_.bytes = committed_.bytes = flushed_bytes_;
 }
 
 CaptureFile::~CaptureFile() {
@@ -274,7 +286,9 @@ CaptureFile::~CaptureFile() {
 }
 
 void CaptureFile::fail(const char* what, int err) {
-    if (error_.empty()) error_ = std::string(what) + " " + partial_path_ + ": " + std::strerror(err);
+    if (!error_.empty()) return;
+    error_ = std::string(what) + " " + partial_path_ + ": " + std::strerror(err);
+    last_errno_ = err;
 }
 
 bool CaptureFile::write_out(const uint8_t* data, size_t length) {
@@ -340,7 +354,7 @@ void CaptureFile::append(const RecordMeta& meta, const ByteSpan* spans, size_t s
         e.u32(size);
     }
     buffered_ += size;
-    note_record(info_, meta.timestamp_ns);
+    note_record(info_, meta.timestamp_ns, meta.captured_length);
     info_.bytes = flushed_bytes_ + buffered_;
 }
 
@@ -356,7 +370,8 @@ bool CaptureFile::flush() {
 
 bool CaptureFile::publish() {
     if (fd_ < 0) return error_.empty();
-    bool ok = flush();
+    const bool flushed = flush();
+    bool ok = flushed;
     if (::fdatasync(fd_) != 0) {
         fail("fsync", errno);
         ok = false;
@@ -370,6 +385,9 @@ bool CaptureFile::publish() {
         return false;
     }
     fsync_directory_of(final_path_);
+    // After a failed flush the buffered records never reached the file: what was
+    // published is the committed view of the last good flush.
+    if (!flushed) info_ = committed_;
     info_.complete = true;
     info_.bytes = flushed_bytes_;
     committed_ = info_;
@@ -445,6 +463,9 @@ std::optional<uint64_t> capture_file_index(const std::string& session, const std
         ++digits;
     }
     if (digits < 6) return std::nullopt;
+    // capture_file_name pads to six digits only: a longer number with a leading zero
+    // is not a name we wrote (and would alias another index).
+    if (digits > 6 && name[session.size() + 1] == '0') return std::nullopt;
     const std::string rest = name.substr(pos);
     if (rest != ".pcap" && rest != ".pcapng") return std::nullopt;
     return index;

@@ -41,8 +41,9 @@ struct RecordMeta {
 // Statistics of one file, as listed by the API and stored in session.json.
 struct FileInfo {
     std::string name;  // final name, without directory
-    uint64_t bytes = 0;
+    uint64_t bytes = 0;           // file size
     uint64_t packets = 0;
+    uint64_t captured_bytes = 0;  // sum of the records' captured lengths
     uint64_t first_timestamp_ns = 0;
     uint64_t last_timestamp_ns = 0;
     bool complete = false;  // false: still being written (hidden .partial file)
@@ -76,8 +77,8 @@ struct WriteStats {
 // one write() per flush, always ending on a record boundary.
 class CaptureFile {
 public:
-    // Creates `partial_path` (O_EXCL) and buffers the file header. Throws
-    // std::system_error on failure.
+    // Creates `partial_path` (O_EXCL) and writes the file header. Throws
+    // std::system_error on failure (the partial file is then removed).
     CaptureFile(std::string partial_path, std::string final_path, const FileLayout& layout,
                 size_t buffer_bytes, WriteStats* stats = nullptr);
     ~CaptureFile();
@@ -123,6 +124,7 @@ private:
     FileInfo info_;       // includes buffered records
     FileInfo committed_;  // as of the last successful flush
     std::string error_;
+    int last_errno_ = 0;  // of the first failure, for the constructor's exception
 };
 
 // Reads a file left behind by a crash, truncates a torn last record or block, and

@@ -1,0 +1,125 @@
+#include "control/rest_api.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace trawl::control {
+namespace {
+
+HttpResponse from(const ApiResult& r) {
+    HttpResponse h;
+    h.status = r.status;
+    h.body = r.body.dump();
+    return h;
+}
+
+HttpResponse method_not_allowed(const HttpRequest& req, const char* allowed) {
+    return json_error(405, "MethodNotAllowed", req.method + " is not allowed here; use " + allowed, "method");
+}
+
+// PUT and POST bodies: JSON objects. An empty body is an empty object (a session that
+// captures everything with the configured defaults).
+bool parse_body(const HttpRequest& req, nlohmann::json& out, HttpResponse& error) {
+    if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+        out = nlohmann::json::object();
+        return true;
+    }
+    try {
+        out = nlohmann::json::parse(req.body);
+    } catch (const nlohmann::json::parse_error& e) {
+        error = json_error(400, "InvalidJson", std::string("the body is not valid JSON: ") + e.what(), "body");
+        return false;
+    }
+    if (!out.is_object()) {
+        error = json_error(400, "InvalidJson", "the body must be a JSON object", "body");
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+HttpResponse RestApi::handle(const HttpRequest& request) {
+    HttpResponse r = route(request);
+    metrics_.count_request(request.method, r.file ? 200 : r.status);
+    return r;
+}
+
+HttpResponse RestApi::route(const HttpRequest& req) {
+    const auto& seg = req.segments;
+    const std::string& m = req.method;
+    if (seg.size() == 1 && seg[0] == "healthz") {
+        if (m != "GET" && m != "HEAD") return method_not_allowed(req, "GET");
+        return {200, "application/json", R"({"status":"ok"})", std::nullopt};
+    }
+    if (seg.size() == 1 && seg[0] == "metrics") {
+        if (m != "GET") return method_not_allowed(req, "GET");
+        return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.scrape(), std::nullopt};
+    }
+    if (seg.empty() || seg[0] != "v1")
+        return json_error(404, "NotFound", "no such endpoint: " + req.path, "path");
+    if (seg.size() == 2 && seg[1] == "ports") {
+        if (m != "GET") return method_not_allowed(req, "GET");
+        return from(sessions_.ports());
+    }
+    if (seg.size() < 2 || seg[1] != "captures")
+        return json_error(404, "NotFound", "no such endpoint: " + req.path, "path");
+    if (seg.size() == 2) {
+        if (m != "GET") return method_not_allowed(req, "GET");
+        return from(sessions_.list());
+    }
+    const std::string& name = seg[2];
+    if (!is_valid_session_name(name)) {
+        try {
+            validate_session_name(name);
+        } catch (const FieldError& e) {
+            return json_error(400, "InvalidName", e.message(), "name");
+        }
+    }
+    if (seg.size() == 3) {
+        if (m == "PUT") {
+            nlohmann::json body;
+            HttpResponse error;
+            if (!parse_body(req, body, error)) return error;
+            return from(sessions_.create(name, body));
+        }
+        if (m == "GET") return from(sessions_.get(name));
+        if (m == "DELETE") {
+            bool purge = false;
+            if (auto it = req.query.find("purge"); it != req.query.end()) {
+                if (it->second != "true" && it->second != "false")
+                    return json_error(400, "InvalidArgument", "purge must be true or false", "purge");
+                purge = it->second == "true";
+            }
+            return from(sessions_.remove(name, purge));
+        }
+        return method_not_allowed(req, "PUT, GET or DELETE");
+    }
+    if (seg.size() == 4 && seg[3] == "stop") {
+        if (m != "POST") return method_not_allowed(req, "POST");
+        nlohmann::json body;
+        HttpResponse error;
+        if (!parse_body(req, body, error)) return error;
+        for (const auto& [key, value] : body.items()) {
+            if (key == "sasUrl")
+                return json_error(400, "InvalidArgument", "upload at stop is not supported by this build yet", "sasUrl");
+            return json_error(400, "InvalidArgument", "unknown field", key);
+        }
+        return from(sessions_.stop(name));
+    }
+    if (seg.size() == 4 && seg[3] == "files") {
+        if (m != "GET") return method_not_allowed(req, "GET");
+        return from(sessions_.files(name));
+    }
+    if (seg.size() == 5 && seg[3] == "files") {
+        if (m != "GET") return method_not_allowed(req, "GET");
+        auto target = sessions_.download(name, seg[4]);
+        if (auto* r = std::get_if<ApiResult>(&target)) return from(*r);
+        const auto& t = std::get<DownloadTarget>(target);
+        HttpResponse h;
+        h.file = FileStream{t.path, t.length, t.file_name};
+        return h;
+    }
+    return json_error(404, "NotFound", "no such endpoint: " + req.path, "path");
+}
+
+}  // namespace trawl::control

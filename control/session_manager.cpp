@@ -1,0 +1,501 @@
+#include "control/session_manager.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "control/log.hpp"
+
+namespace trawl::control {
+
+using dataplane::StopReason;
+
+namespace {
+
+uint64_t wall_clock_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+nlohmann::json time_or_null(uint64_t ns) {
+    return ns ? nlohmann::json(format_time_ns(ns)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json file_json(const dataplane::FileInfo& f) {
+    return {{"name", f.name},
+            {"bytes", f.bytes},
+            {"packets", f.packets},
+            {"firstTimestamp", f.packets ? time_or_null(f.first_timestamp_ns) : nlohmann::json(nullptr)},
+            {"lastTimestamp", f.packets ? time_or_null(f.last_timestamp_ns) : nlohmann::json(nullptr)},
+            {"complete", f.complete}};
+}
+
+bool make_directory(const std::string& path, std::string& error) {
+    if (::mkdir(path.c_str(), 0750) == 0 || errno == EEXIST) return true;
+    error = path + ": " + std::strerror(errno);
+    return false;
+}
+
+// mkdir -p for the capture root.
+bool make_directories(const std::string& path, std::string& error) {
+    for (size_t pos = 1; pos <= path.size(); ++pos) {
+        if (pos != path.size() && path[pos] != '/') continue;
+        if (!make_directory(path.substr(0, pos), error)) return false;
+    }
+    return true;
+}
+
+std::vector<std::string> list_directory(const std::string& dir) {
+    std::vector<std::string> out;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            const std::string n = e->d_name;
+            if (n != "." && n != "..") out.push_back(n);
+        }
+        ::closedir(d);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Highest capture-file index present in a directory (files of an earlier session of
+// the same name, kept by a delete without purge).
+uint64_t highest_index(const std::string& dir, const std::string& session) {
+    uint64_t highest = 0;
+    for (const auto& n : list_directory(dir)) {
+        std::string name = n;
+        if (name.size() > 9 && name[0] == '.' && name.compare(name.size() - 8, 8, ".partial") == 0)
+            name = name.substr(1, name.size() - 9);
+        if (auto idx = dataplane::capture_file_index(session, name)) highest = std::max(highest, *idx);
+    }
+    return highest;
+}
+
+}  // namespace
+
+ApiResult api_error(int status, const std::string& code, const std::string& message,
+                    const std::string& target) {
+    return {status, {{"error", {{"code", code}, {"message", message}, {"target", target}}}}};
+}
+
+SessionManager::SessionManager(const Config& config, dataplane::Engine& engine)
+    : config_(config), engine_(engine), port_names_(engine.port_names()) {}
+
+void SessionManager::persist_locked(Session& s) {
+    std::string error;
+    if (!write_session_file(s.directory(config_.capture.root), s.to_persisted_json(), error))
+        log_error("session " + s.name + ": cannot save session.json: " + error);
+}
+
+unsigned SessionManager::running_locked() const {
+    unsigned n = 0;
+    for (const auto& [name, s] : sessions_) n += s.status == SessionStatus::Running ? 1 : 0;
+    return n;
+}
+
+// Opens the session in the engine. On failure the session is left in Error (files) or
+// an ApiResult is returned for errors the caller should see as a refusal.
+std::optional<ApiResult> SessionManager::start_locked(Session& s, bool resume) {
+    const auto& spec = s.spec;
+    dataplane::EngineSession es;
+    es.rules = spec.rules();
+    auto& sink = es.sink;
+    sink.session = s.name;
+    sink.directory = s.directory(config_.capture.root);
+    sink.format = spec.format;
+    sink.snap_length = spec.bytes_to_capture_per_packet;
+    sink.interface_names = port_names_;
+    sink.max_packets = spec.max_packets;
+    sink.max_bytes = spec.total_bytes_per_session;
+    sink.file_size_limit = spec.file_size_bytes;
+    sink.file_count = spec.file_count;
+    sink.deadline_ns = spec.time_limit_seconds ? s.start_ns + spec.time_limit_seconds * 1000000000ull : 0;
+    sink.first_file_index = s.next_file_index;
+    sink.packets_before = s.closed_packets;
+    sink.bytes_before = s.closed_bytes;
+    for (const auto& f : s.files) sink.existing_files.push_back(f.name);
+    sink.buffer_bytes = config_.capture.write_buffer_bytes;
+    sink.flush_interval_ns = config_.capture.flush_interval_ms * 1000000ull;
+
+    if (engine_.free_slots() == 0)
+        return api_error(409, "TooManySessions",
+                         "all " + std::to_string(dataplane::kMaxSlots) + " classifier slots are in use");
+    std::string error;
+    std::shared_ptr<dataplane::SessionSink> out;
+    const int slot = engine_.open_session(std::move(es), out, error);
+    if (slot < 0) {
+        // Validation already bounded the rules; what is left is the disk or memory.
+        s.status = SessionStatus::Error;
+        s.stop_reason = StopReason::Error;
+        s.stop_ns = wall_clock_ns();
+        const bool file = error.find("capture file") != std::string::npos;
+        s.errors.push_back({file ? "LocalFileFailed" : "InternalError", error, s.stop_ns});
+        log_error("session " + s.name + (resume ? ": cannot resume: " : ": cannot start: ") + error);
+        return std::nullopt;
+    }
+    s.slot = slot;
+    s.sink = std::move(out);
+    s.status = SessionStatus::Running;
+    s.stop_reason = StopReason::None;
+    s.stop_ns = 0;
+    // The first file is open: numbering continues after it.
+    s.next_file_index = std::max(s.next_file_index, sink.first_file_index + 1);
+    return std::nullopt;
+}
+
+void SessionManager::apply_events_locked(Session& s) {
+    if (!s.sink) return;
+    for (auto& ev : s.sink->take_events()) {
+        switch (ev.kind) {
+        case dataplane::SinkEvent::Kind::FileClosed:
+            if (auto idx = dataplane::capture_file_index(s.name, ev.file.name))
+                s.next_file_index = std::max(s.next_file_index, *idx + 1);
+            if (ev.file.complete) s.files.push_back(ev.file);
+            break;
+        case dataplane::SinkEvent::Kind::FileDeleted:
+            s.files.erase(std::remove_if(s.files.begin(), s.files.end(),
+                                         [&](const auto& f) { return f.name == ev.file.name; }),
+                          s.files.end());
+            break;
+        case dataplane::SinkEvent::Kind::Stopped:
+            if (ev.reason == StopReason::Error)
+                s.errors.push_back({"LocalFileFailed", ev.message, wall_clock_ns()});
+            break;
+        }
+    }
+}
+
+// Unpublishes a running session and folds its live counters into the record.
+void SessionManager::finish_locked(Session& s, StopReason reason) {
+    if (s.status != SessionStatus::Running || !s.sink) return;
+    s.ring_full += engine_.close_session(s.slot, reason);
+    apply_events_locked(s);
+    const auto& sink = *s.sink;
+    s.closed_packets = sink.packets();
+    s.closed_bytes = sink.bytes();
+    s.write_error += sink.write_error_drops();
+    s.discarded_after_stop += sink.discarded_after_stop();
+    const StopReason actual = sink.stop_reason() == StopReason::None ? reason : sink.stop_reason();
+    s.stop_reason = actual;
+    s.status = actual == StopReason::Error ? SessionStatus::Error : SessionStatus::Stopped;
+    s.stop_ns = wall_clock_ns();
+    s.slot = -1;
+    s.sink.reset();
+}
+
+nlohmann::json SessionManager::status_json_locked(const Session& s) const {
+    const bool running = s.status == SessionStatus::Running && s.sink;
+    uint64_t packets = s.closed_packets, bytes = s.closed_bytes;
+    uint64_t ring_full = s.ring_full, write_error = s.write_error, discarded = s.discarded_after_stop;
+    uint64_t files = s.files.size();
+    nlohmann::json current = nullptr;
+    if (running) {
+        packets = s.sink->packets();
+        bytes = s.sink->bytes();
+        ring_full += engine_.ring_full_drops(s.slot);
+        write_error += s.sink->write_error_drops();
+        discarded += s.sink->discarded_after_stop();
+        const auto st = s.sink->status();
+        if (st.has_current_file) {
+            ++files;
+            current = st.current_file.name;
+        }
+    }
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& e : s.errors)
+        errors.push_back({{"code", e.code}, {"message", e.message}, {"time", time_or_null(e.time_ns)}});
+    const char* reason = stop_reason_name(s.stop_reason);
+    return {{"name", s.name},
+            {"spec", s.spec.canonical},
+            {"status", status_name(s.status)},
+            {"stopReason", reason ? nlohmann::json(reason) : nlohmann::json(nullptr)},
+            {"captureStartTime", time_or_null(s.start_ns)},
+            {"captureStopTime", time_or_null(s.stop_ns)},
+            {"packets", packets},
+            {"bytes", bytes},
+            {"droppedPackets", {{"ringFull", ring_full}, {"writeError", write_error}}},
+            {"files", files},
+            {"errors", errors},
+            {"discardedAfterStop", discarded},
+            {"currentFile", current},
+            {"dialect", s.dialect}};
+}
+
+void SessionManager::recover() {
+    std::lock_guard lock(mutex_);
+    std::string error;
+    if (!make_directories(config_.capture.root, error))
+        throw std::runtime_error("capture.root: " + error);
+    const uint64_t now = wall_clock_ns();
+    for (const auto& entry : list_directory(config_.capture.root)) {
+        const std::string dir = config_.capture.root + "/" + entry;
+        const std::string path = dir + "/session.json";
+        std::ifstream in(path);
+        if (!in) continue;
+        Session s;
+        try {
+            nlohmann::json j = nlohmann::json::parse(in);
+            s = session_from_persisted_json(j, config_.capture.defaults, config_.capture.limits);
+            if (s.name != entry) throw std::runtime_error("name does not match its directory");
+        } catch (const std::exception& e) {
+            log_error("ignoring " + path + ": " + e.what());
+            continue;
+        }
+        for (const auto& note : reconcile_session_directory(s, dir)) log_info("session " + s.name + ": " + note);
+        const bool resume = s.status == SessionStatus::Running ||
+                            (s.status == SessionStatus::Stopped && s.stop_reason == StopReason::ServiceStopped);
+        if (resume) {
+            const uint64_t deadline =
+                s.spec.time_limit_seconds ? s.start_ns + s.spec.time_limit_seconds * 1000000000ull : 0;
+            const bool limit_reached = (s.spec.max_packets && s.closed_packets >= s.spec.max_packets) ||
+                                       (s.spec.total_bytes_per_session &&
+                                        s.closed_bytes >= s.spec.total_bytes_per_session);
+            if (deadline && now >= deadline) {
+                s.status = SessionStatus::Stopped;
+                s.stop_reason = StopReason::TimeExceeded;
+                s.stop_ns = deadline;
+            } else if (limit_reached) {
+                s.status = SessionStatus::Stopped;
+                s.stop_reason = s.spec.max_packets && s.closed_packets >= s.spec.max_packets
+                                    ? StopReason::PacketLimitExceeded
+                                    : StopReason::TotalBytesExceeded;
+                s.stop_ns = now;
+            } else if (running_locked() >= config_.capture.max_sessions) {
+                s.status = SessionStatus::Stopped;
+                s.stop_reason = StopReason::ServiceStopped;
+                log_warning("session " + s.name + ": not resumed: capture.max_sessions reached");
+            } else {
+                start_locked(s, true);
+                if (s.status == SessionStatus::Running) log_info("session " + s.name + ": resumed");
+            }
+        }
+        auto [it, inserted] = sessions_.emplace(s.name, std::move(s));
+        persist_locked(it->second);
+    }
+}
+
+void SessionManager::start_config_sessions() {
+    for (const auto& item : config_.sessions) {
+        {
+            std::lock_guard lock(mutex_);
+            if (sessions_.count(item.name)) {
+                log_info("session " + item.name + " (" + item.key + ") already exists: kept as it is");
+                continue;
+            }
+        }
+        nlohmann::json body = item.body;
+        body.erase("name");
+        const ApiResult r = create(item.name, body);
+        if (r.status >= 300)
+            throw std::runtime_error(item.key + ": " + r.body["error"]["message"].get<std::string>());
+    }
+}
+
+ApiResult SessionManager::create(const std::string& name, const nlohmann::json& body) {
+    try {
+        validate_session_name(name);
+    } catch (const FieldError& e) {
+        return api_error(400, "InvalidName", e.message(), "name");
+    }
+    ParsedSpec parsed;
+    try {
+        parsed = parse_session_body(body, config_.capture.defaults, config_.capture.limits);
+    } catch (const FieldError& e) {
+        return api_error(400, "InvalidArgument", e.message(), e.target());
+    }
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) return api_error(503, "ServiceUnavailable", "trawld is shutting down");
+    if (sessions_.count(name)) return api_error(409, "AlreadyExists", "session '" + name + "' already exists", "name");
+    if (running_locked() >= config_.capture.max_sessions)
+        return api_error(409, "TooManySessions",
+                         "capture.max_sessions (" + std::to_string(config_.capture.max_sessions) +
+                             ") sessions are running; stop one first");
+    if (sessions_.size() >= config_.capture.max_stored_sessions)
+        return api_error(409, "TooManySessions",
+                         "capture.max_stored_sessions (" + std::to_string(config_.capture.max_stored_sessions) +
+                             ") sessions exist; delete one first");
+    Session s;
+    s.name = name;
+    s.spec = std::move(parsed.spec);
+    s.dialect = parsed.dialect;
+    const std::string dir = s.directory(config_.capture.root);
+    std::string error;
+    if (!make_directory(dir, error)) return api_error(500, "LocalFileFailed", error);
+    s.first_file_index = highest_index(dir, name) + 1;
+    s.next_file_index = s.first_file_index;
+    s.start_ns = wall_clock_ns();
+    if (auto refusal = start_locked(s, false)) return *refusal;
+    auto [it, inserted] = sessions_.emplace(name, std::move(s));
+    Session& stored = it->second;
+    persist_locked(stored);
+    log_info("session " + name + ": created (" + status_name(stored.status) + ")");
+    ApiResult r{201, status_json_locked(stored)};
+    r.body["ignoredFields"] = parsed.ignored_fields;
+    return r;
+}
+
+ApiResult SessionManager::list() const {
+    std::lock_guard lock(mutex_);
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [name, s] : sessions_) out.push_back(status_json_locked(s));
+    return {200, out};
+}
+
+ApiResult SessionManager::get(const std::string& name) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(name);
+    if (it == sessions_.end()) return api_error(404, "NotFound", "no session '" + name + "'", "name");
+    return {200, status_json_locked(it->second)};
+}
+
+ApiResult SessionManager::stop(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(name);
+    if (it == sessions_.end()) return api_error(404, "NotFound", "no session '" + name + "'", "name");
+    Session& s = it->second;
+    if (s.status == SessionStatus::Running) {
+        finish_locked(s, StopReason::ManuallyStopped);
+        persist_locked(s);
+        log_info("session " + name + ": stopped (" + (stop_reason_name(s.stop_reason) ? stop_reason_name(s.stop_reason) : "Error") + ")");
+    }
+    return {200, status_json_locked(s)};
+}
+
+ApiResult SessionManager::remove(const std::string& name, bool purge) {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(name);
+    if (it == sessions_.end()) return api_error(404, "NotFound", "no session '" + name + "'", "name");
+    Session& s = it->second;
+    finish_locked(s, StopReason::ManuallyStopped);
+    const std::string dir = s.directory(config_.capture.root);
+    ::unlink((dir + "/session.json").c_str());
+    uint64_t removed = 0;
+    if (purge) {
+        // Only what trawl wrote: capture files of this name (and their partial
+        // forms), session.json and its temporary. Anything else stays, and so does
+        // the directory then.
+        for (const auto& entry : list_directory(dir)) {
+            std::string name_only = entry;
+            if (entry.size() > 9 && entry[0] == '.' && entry.compare(entry.size() - 8, 8, ".partial") == 0)
+                name_only = entry.substr(1, entry.size() - 9);
+            if (dataplane::capture_file_index(name, name_only) || entry == "session.json.tmp")
+                if (::unlink((dir + "/" + entry).c_str()) == 0) ++removed;
+        }
+        ::rmdir(dir.c_str());
+    }
+    sessions_.erase(it);
+    log_info("session " + name + ": deleted" + (purge ? " with " + std::to_string(removed) + " files" : ""));
+    return {200, {{"name", name}, {"deleted", true}, {"purged", purge}, {"filesRemoved", removed}}};
+}
+
+ApiResult SessionManager::files(const std::string& name) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(name);
+    if (it == sessions_.end()) return api_error(404, "NotFound", "no session '" + name + "'", "name");
+    const Session& s = it->second;
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& f : s.files) out.push_back(file_json(f));
+    if (s.status == SessionStatus::Running && s.sink) {
+        const auto st = s.sink->status();
+        if (st.has_current_file) out.push_back(file_json(st.current_file));
+    }
+    return {200, out};
+}
+
+std::variant<DownloadTarget, ApiResult> SessionManager::download(const std::string& name,
+                                                                 const std::string& file) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(name);
+    if (it == sessions_.end()) return api_error(404, "NotFound", "no session '" + name + "'", "name");
+    if (!dataplane::capture_file_index(name, file))
+        return api_error(400, "InvalidName", "'" + file + "' is not a capture file name of session '" + name + "'",
+                         "file");
+    const Session& s = it->second;
+    const std::string dir = s.directory(config_.capture.root);
+    for (const auto& f : s.files) {
+        if (f.name != file) continue;
+        struct stat st {};
+        if (::stat((dir + "/" + file).c_str(), &st) != 0)
+            return api_error(404, "NotFound", "file '" + file + "' is gone from disk", "file");
+        return DownloadTarget{dir + "/" + file, uint64_t(st.st_size), file};
+    }
+    if (s.status == SessionStatus::Running && s.sink) {
+        const auto st = s.sink->status();
+        if (st.has_current_file && st.current_file.name == file)
+            return DownloadTarget{dir + "/" + dataplane::partial_file_name(file), st.current_file.bytes, file};
+    }
+    return api_error(404, "NotFound", "session '" + name + "' has no file '" + file + "'", "file");
+}
+
+ApiResult SessionManager::ports() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& p : engine_.port_stats())
+        out.push_back({{"name", p.name},
+                       {"rxPackets", p.rx_packets},
+                       {"rxBytes", p.rx_bytes},
+                       {"rxMissed", p.rx_missed},
+                       {"rxNoMbuf", p.rx_no_mbuf},
+                       {"rxErrors", p.rx_errors}});
+    return {200, out};
+}
+
+void SessionManager::tick() {
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) return;
+    for (auto& [name, s] : sessions_) {
+        if (s.status != SessionStatus::Running || !s.sink) continue;
+        const size_t files_before = s.files.size();
+        const uint64_t next_before = s.next_file_index;
+        const size_t errors_before = s.errors.size();
+        apply_events_locked(s);
+        if (!s.sink->running()) {
+            // The writer stopped it: a limit, the time limit, or a file error.
+            finish_locked(s, StopReason::ManuallyStopped);
+            log_info("session " + name + ": stopped (" +
+                     (stop_reason_name(s.stop_reason) ? stop_reason_name(s.stop_reason) : "Error") + ")");
+            persist_locked(s);
+        } else if (s.files.size() != files_before || s.next_file_index != next_before ||
+                   s.errors.size() != errors_before) {
+            persist_locked(s);
+        }
+    }
+}
+
+void SessionManager::shutdown() {
+    std::lock_guard lock(mutex_);
+    shutting_down_ = true;
+    // Workers stop, writers drain their rings and close every file as ServiceStopped.
+    engine_.shutdown();
+    for (auto& [name, s] : sessions_) {
+        if (s.status != SessionStatus::Running || !s.sink) continue;
+        finish_locked(s, StopReason::ServiceStopped);
+        persist_locked(s);
+    }
+}
+
+std::vector<SessionMetrics> SessionManager::metrics() const {
+    std::lock_guard lock(mutex_);
+    std::vector<SessionMetrics> out;
+    for (const auto& [name, s] : sessions_) {
+        const nlohmann::json j = status_json_locked(s);
+        SessionMetrics m;
+        m.name = name;
+        m.status = s.status;
+        m.packets = j["packets"];
+        m.bytes = j["bytes"];
+        m.ring_full = j["droppedPackets"]["ringFull"];
+        m.write_error = j["droppedPackets"]["writeError"];
+        m.discarded = j["discardedAfterStop"];
+        m.files = j["files"];
+        out.push_back(m);
+    }
+    return out;
+}
+
+}  // namespace trawl::control
