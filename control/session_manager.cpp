@@ -472,6 +472,7 @@ void SessionManager::shutdown() {
     shutting_down_ = true;
     // Workers stop, writers drain their rings and close every file as ServiceStopped.
     engine_.shutdown();
+    log(LogLevel::Debug, "dataplane stopped; saving sessions");
     for (auto& [name, s] : sessions_) {
         if (s.status != SessionStatus::Running || !s.sink) continue;
         finish_locked(s, StopReason::ServiceStopped);

@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
         sessions.tick();
     }
     server.stop();
+    log(LogLevel::Debug, "API stopped");
     sessions.shutdown();
     log_info("stopped");
     return 0;

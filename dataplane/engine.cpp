@@ -132,7 +132,7 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config) {
     for (const Port& p : e->ports_)
         for (uint16_t q = 0; q < p.rx_queues; ++q)
             queue_sets[next++ % config.workers].push_back(
-                {p.port_id, q, uint16_t(p.index), p.timestamp_unit_ns});
+                {p.port_id, q, uint16_t(p.index), p.timestamp_unit_ns, p.pool, p.backpressure});
 
     const size_t rcu_size = rte_rcu_qsbr_get_memsize(config.workers);
     e->rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("trawl_rcu", rcu_size, RTE_CACHE_LINE_SIZE));

@@ -5,7 +5,10 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <pcap/pcap.h>
+
 #include <cstdio>
+#include <sstream>
 #include <stdexcept>
 
 namespace trawl::dataplane {
@@ -37,6 +40,36 @@ std::vector<uint8_t> symmetric_rss_key(size_t length) {
     std::vector<uint8_t> k(length ? length : 40);
     for (size_t i = 0; i < k.size(); ++i) k[i] = (i % 2 == 0) ? 0x6d : 0x5a;
     return k;
+}
+
+// The key=value arguments of a vdev string ("net_pcap0,rx_pcap=a.pcap,infinite_rx=1").
+std::vector<std::pair<std::string, std::string>> device_arguments(const std::string& device) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::stringstream ss(device);
+    std::string part;
+    bool first = true;
+    while (std::getline(ss, part, ',')) {
+        if (first) {
+            first = false;
+            continue;
+        }
+        const auto eq = part.find('=');
+        out.emplace_back(part.substr(0, eq), eq == std::string::npos ? "" : part.substr(eq + 1));
+    }
+    return out;
+}
+
+// Longest record in a pcap file, read with libpcap as net_pcap reads it; 0 on error.
+uint32_t longest_record(const std::string& path) {
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t* p = pcap_open_offline(path.c_str(), err);
+    if (!p) return 0;
+    pcap_pkthdr* h;
+    const u_char* data;
+    uint32_t longest = 0;
+    while (pcap_next_ex(p, &h, &data) == 1) longest = std::max(longest, h->caplen);
+    pcap_close(p);
+    return longest;
 }
 
 }  // namespace
@@ -103,15 +136,43 @@ Port setup_port(const PortConfig& config, unsigned index, unsigned mbufs, unsign
     rc = rte_eth_dev_adjust_nb_rx_tx_desc(port.port_id, &rxd, &txd);
     if (rc != 0) fail(index, "rx_descriptors", rte_strerror(-rc));
 
+    // A finite pcap replay loses nothing by waiting; everything else must never wait.
+    bool finite_replay = false;
+    uint32_t longest = 0;
+    if (port.driver == "net_pcap") {
+        bool infinite = false, has_file = false;
+        std::vector<std::string> files;
+        for (const auto& [k, v] : device_arguments(config.device)) {
+            if (k == "infinite_rx" && v == "1") infinite = true;
+            if (k == "rx_pcap") {
+                has_file = true;
+                files.push_back(v);
+            }
+        }
+        finite_replay = has_file && !infinite;
+        if (finite_replay && config.mbuf_size == 0)
+            for (const auto& f : files) longest = std::max(longest, longest_record(f));
+    }
+    port.backpressure = config.backpressure == "on" || (config.backpressure == "auto" && finite_replay);
+    port.mbuf_size = config.mbuf_size != 0 ? config.mbuf_size : RTE_MBUF_DEFAULT_BUF_SIZE;
+    if (config.mbuf_size == 0 && longest > 65535) {
+        port.mbuf_size = 65535;
+        mbufs = std::min(mbufs, 4095u);  // 64 KiB each; back-pressure bounds what is in flight
+        port.note = "replay holds " + std::to_string(longest) +
+                    "-byte records: 65535-byte mbufs so net_pcap delivers them whole";
+    }
+    if (port.mbuf_size < RTE_PKTMBUF_HEADROOM + 64 || port.mbuf_size > 65535)
+        fail(index, "mbuf_size", "must be between " + std::to_string(RTE_PKTMBUF_HEADROOM + 64) + " and 65535");
+
     int socket = rte_eth_dev_socket_id(port.port_id);
     if (socket < 0) socket = socket_hint;
     char pool_name[RTE_MEMPOOL_NAMESIZE];
     std::snprintf(pool_name, sizeof pool_name, "trawl_pool%u", index);
-    port.pool = rte_pktmbuf_pool_create(pool_name, mbufs, mbuf_cache, 0,
-                                        RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    port.pool = rte_pktmbuf_pool_create(pool_name, mbufs, mbuf_cache, 0, uint16_t(port.mbuf_size), socket);
     if (!port.pool)
-        fail(index, "device", std::string("cannot create mempool of ") + std::to_string(mbufs) +
-                                  " mbufs (dpdk.mbufs_per_port; is -m large enough?): " +
+        fail(index, "device", std::string("cannot create mempool of ") + std::to_string(mbufs) + " mbufs of " +
+                                  std::to_string(port.mbuf_size) +
+                                  " bytes (dpdk.mbufs_per_port; is dpdk.memory_mb large enough?): " +
                                   rte_strerror(rte_errno));
 
     for (uint16_t q = 0; q < config.rx_queues; ++q) {

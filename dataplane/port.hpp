@@ -18,6 +18,10 @@ struct PortConfig {
     bool rss = true;         // symmetric RSS across the queues when the device can
     uint32_t mtu = 0;        // 0: the device maximum when it can scatter
     std::string timestamps = "auto";  // auto | tsc
+    // auto: on for a finite net_pcap replay (a file can wait), off for everything else
+    // (a live port cannot: a stalled worker turns into missed packets at the NIC).
+    std::string backpressure = "auto";  // auto | on | off
+    uint32_t mbuf_size = 0;  // mbuf data room; 0: automatic (see Port::mbuf_size)
 };
 
 struct PortStats {
@@ -41,6 +45,16 @@ struct Port {
     rte_mempool* pool = nullptr;
     bool rss_enabled = false;
     bool scatter_enabled = false;
+    // Back-pressure instead of drops: the worker leaves the queue alone while the pool
+    // runs low and waits for ring space rather than dropping. Only for sources that
+    // lose nothing by waiting (finite pcap replays).
+    bool backpressure = false;
+    // Data room of the port's mbufs. DPDK 22.11's net_pcap copies a record longer than
+    // 65535 bytes with a 16-bit length: only a first segment holding more than
+    // (caplen - 65536) bytes makes the wrapped arithmetic copy it whole, so a finite
+    // replay of such records gets 65535-byte mbufs (docs/operations.md).
+    uint32_t mbuf_size = 0;
+    std::string note;  // what automatic choices were made, for the log
 };
 
 // Probes and configures the port (not started). Throws std::runtime_error with a

@@ -20,6 +20,16 @@ SessionSink::SessionSink(SinkSpec spec)
     for (const auto& f : spec_.existing_files) complete_files_.push_back(f);
     packets_.store(spec_.packets_before, std::memory_order_relaxed);
     bytes_.store(spec_.bytes_before, std::memory_order_relaxed);
+    // Resumed with a limit already reached (it was hit just before a crash): not one
+    // more packet, and no new file.
+    if (spec_.max_packets != 0 && packets() >= spec_.max_packets) {
+        stop(StopReason::PacketLimitExceeded);
+        return;
+    }
+    if (spec_.max_bytes != 0 && bytes() >= spec_.max_bytes) {
+        stop(StopReason::TotalBytesExceeded);
+        return;
+    }
     if (!open_next_file()) throw std::system_error(EIO, std::generic_category(), error_message_);
 }
 
@@ -82,12 +92,10 @@ void SessionSink::publish_current() {
         pending_bytes_ = 0;
     }
     const bool ok = current_->publish();
+    // complete is true once the rename to the final name succeeded, even if a write
+    // failed before it: the file is then visible (and valid up to its last record).
     SinkEvent ev{SinkEvent::Kind::FileClosed, current_->committed_info(), StopReason::None, {}};
-    if (ok) {
-        complete_files_.push_back(ev.file.name);
-    } else {
-        ev.file.complete = false;  // stays hidden under its partial name
-    }
+    if (ev.file.complete) complete_files_.push_back(ev.file.name);
     const std::string error = current_->error();
     current_.reset();
     {
@@ -141,7 +149,10 @@ void SessionSink::write(uint64_t now_ns, uint64_t timestamp_ns, uint32_t origina
             discarded_.store(discarded_after_stop() + 1, std::memory_order_relaxed);
         return;
     }
-    const uint32_t captured = original_length < snap_ ? original_length : snap_;
+    uint64_t present = 0;
+    for (size_t i = 0; i < span_count; ++i) present += spans[i].length;
+    uint32_t captured = original_length < snap_ ? original_length : snap_;
+    if (present < captured) captured = uint32_t(present);
     if (spec_.max_bytes != 0 && bytes() + captured > spec_.max_bytes) {
         // The packet that would cross the limit is not written (DESIGN §2.1).
         discarded_.store(discarded_after_stop() + 1, std::memory_order_relaxed);

@@ -71,8 +71,10 @@ public:
     explicit SessionSink(SinkSpec spec);
     ~SessionSink();
 
-    // Writes one packet; `now_ns` is the writer's wall clock for the burst. Cheap when
-    // the session has stopped (the packet is counted as discarded).
+    // Writes one packet; `now_ns` is the writer's wall clock for the burst. The spans
+    // hold the bytes actually present (a defective driver may deliver fewer than
+    // `original_length`): the captured length never exceeds them. Cheap when the
+    // session has stopped (the packet is counted as discarded).
     void write(uint64_t now_ns, uint64_t timestamp_ns, uint32_t original_length,
                uint32_t interface_index, const ByteSpan* spans, size_t span_count);
     // Time limit and periodic flush; called by the writer at least every millisecond.

@@ -7,6 +7,9 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "dataplane/classify.hpp"
 #include "dataplane/handoff.hpp"
 #include "dataplane/packet_view.hpp"
@@ -18,6 +21,36 @@ namespace {
 
 // Polls without packets before an idle worker starts to sleep (only when configured).
 constexpr unsigned kIdlePollsBeforeSleep = 256;
+
+// Copies up to `limit` bytes of a chain into `out` and returns how many were there.
+// Walks the segments itself instead of trusting pkt_len: a driver that builds a chain
+// shorter than pkt_len (DPDK 22.11 net_pcap does, for records over 64 KiB) must cost a
+// truncated record, never a read past the end of the chain.
+uint32_t linearize(const rte_mbuf* m, uint8_t* out, uint32_t limit) {
+    uint32_t copied = 0;
+    for (const rte_mbuf* seg = m; seg != nullptr && copied < limit; seg = seg->next) {
+        const uint32_t n = std::min<uint32_t>(seg->data_len, limit - copied);
+        std::memcpy(out + copied, rte_pktmbuf_mtod(seg, const uint8_t*), n);
+        copied += n;
+    }
+    return copied;
+}
+
+// A port timestamp in the port's unit → ns since the epoch, as the pcap formats hold
+// it: unsigned 32-bit seconds. net_pcap stamps libpcap's signed seconds, so a record
+// from "before 1970" (the corpus has some) arrives negative; mapping it to the same
+// 32-bit seconds value as its source file keeps replays byte-exact in both formats.
+inline uint64_t port_timestamp_ns(uint64_t raw, uint32_t unit_ns) {
+    const int64_t units_per_second = 1000000000 / int64_t(unit_ns);
+    const int64_t t = int64_t(raw);
+    int64_t seconds = t / units_per_second;
+    int64_t fraction = t % units_per_second;
+    if (fraction < 0) {
+        fraction += units_per_second;
+        --seconds;
+    }
+    return uint64_t(uint32_t(seconds)) * 1000000000ull + uint64_t(fraction) * unit_ns;
+}
 
 }  // namespace
 
@@ -44,6 +77,12 @@ int Worker::run() {
         const RuleSet* rs = setup_.ruleset->load(std::memory_order_acquire);
         unsigned received = 0;
         for (const QueueRef& q : setup_.queues) {
+            // A lossless source waits while the pool runs low: net_pcap reads a record
+            // before it allocates the mbuf, so an empty pool would lose that record.
+            if (q.backpressure && rte_mempool_avail_count(q.pool) < 4 * setup_.burst_size + 256) {
+                counters_.backpressure_waits.inc();
+                continue;
+            }
             const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue, pkts, uint16_t(setup_.burst_size));
             if (n == 0) continue;
             received += n;
@@ -91,11 +130,15 @@ void Worker::process_burst(const RuleSet* rs, const QueueRef& q, rte_mbuf** pkts
             rte_mbuf* m = pkts[i];
             const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
             uint32_t len = m->data_len;
-            if (unlikely(m->nb_segs > 1)) {
+            if (unlikely(m->nb_segs > 1 || m->next != nullptr)) {
                 // Headers of a chained frame may cross segments: parse a flat copy.
-                len = m->pkt_len < kMaxCapturedLength ? m->pkt_len : kMaxCapturedLength;
-                data = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, len, linear_.get()));
+                const uint32_t want = std::min<uint32_t>(m->pkt_len, kMaxCapturedLength);
+                len = linearize(m, linear_.get(), want);
+                data = linear_.get();
                 counters_.chained_packets.inc();
+                if (len < want) counters_.short_chains.inc();
+            } else if (unlikely(len > m->pkt_len)) {
+                len = m->pkt_len;
             }
             const PacketView v = parse_packet(data, len);
             s.add(i, data, v);  // copies what it needs: `linear_` may be reused next
@@ -118,8 +161,8 @@ void Worker::process_burst(const RuleSet* rs, const QueueRef& q, rte_mbuf** pkts
         }
         CaptureTag* tag = capture_tag(m);
         if (q.timestamp_unit_ns != 0 && (m->ol_flags & rx_timestamp_flag_) != 0)
-            tag->timestamp_ns =
-                *RTE_MBUF_DYNFIELD(m, rx_timestamp_offset_, uint64_t*) * q.timestamp_unit_ns;
+            tag->timestamp_ns = port_timestamp_ns(*RTE_MBUF_DYNFIELD(m, rx_timestamp_offset_, uint64_t*),
+                                                  q.timestamp_unit_ns);
         else
             tag->timestamp_ns = now_ns;
         tag->sessions = mask;
@@ -145,9 +188,16 @@ void Worker::process_burst(const RuleSet* rs, const QueueRef& q, rte_mbuf** pkts
 
     for (unsigned w = 0; w < writers; ++w) {
         if (out_count[w] == 0) continue;
-        const unsigned sent =
+        unsigned sent =
             rte_ring_sp_enqueue_burst(setup_.rings[w], reinterpret_cast<void* const*>(out[w]),
                                       out_count[w], nullptr);
+        // A lossless source waits for the writer instead of dropping (never a live port).
+        while (unlikely(q.backpressure && sent < out_count[w]) && running_.load(std::memory_order_relaxed)) {
+            counters_.backpressure_waits.inc();
+            rte_pause();
+            sent += rte_ring_sp_enqueue_burst(setup_.rings[w], reinterpret_cast<void* const*>(out[w] + sent),
+                                              out_count[w] - sent, nullptr);
+        }
         for (unsigned j = sent; j < out_count[w]; ++j) {
             rte_mbuf* m = out[w][j];
             uint64_t bits = capture_tag(m)->sessions & rs->writer_slots[w];

@@ -17,6 +17,7 @@
 #include "dataplane/counters.hpp"
 
 struct rte_mbuf;
+struct rte_mempool;
 struct rte_ring;
 struct rte_rcu_qsbr;
 
@@ -30,6 +31,8 @@ struct QueueRef {
     uint16_t queue = 0;
     uint16_t port_index = 0;        // pcapng interface
     uint32_t timestamp_unit_ns = 0;  // see Port::timestamp_unit_ns
+    rte_mempool* pool = nullptr;
+    bool backpressure = false;       // see Port::backpressure
 };
 
 struct alignas(64) WorkerCounters {
@@ -39,6 +42,8 @@ struct alignas(64) WorkerCounters {
     Counter unmatched_packets;  // matched no session
     Counter ring_full_drops;    // packet copies lost to a full ring (per writer ring)
     Counter chained_packets;    // multi-segment mbufs that were linearised to parse
+    Counter short_chains;       // chains holding fewer bytes than pkt_len (driver defect)
+    Counter backpressure_waits; // times a lossless source waited for ring or pool space
     Counter busy_cycles;        // TSC cycles in loops that received packets
     Counter total_cycles;
     Counter ring_full_by_slot[kMaxSlots];

@@ -5,6 +5,9 @@
 #include <rte_ring.h>
 #include <sys/prctl.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "dataplane/handoff.hpp"
 
 namespace trawl::dataplane {
@@ -89,13 +92,20 @@ void Writer::handle(rte_mbuf* m, uint64_t now_ns) {
     if (bits != 0) {
         ByteSpan spans[kMaxSpans];
         size_t count = 0;
-        if (likely(m->nb_segs <= kMaxSpans)) {
-            for (rte_mbuf* seg = m; seg != nullptr; seg = seg->next)
-                spans[count++] = {rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len};
-        } else {
-            const uint32_t len = m->pkt_len < kMaxCapturedLength ? m->pkt_len : kMaxCapturedLength;
-            spans[count++] = {static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, len, linear_.get())),
-                              len};
+        // Walk the chain itself (never trust nb_segs or pkt_len from a driver); a chain
+        // longer than the span array is flattened into the writer's buffer.
+        const rte_mbuf* seg = m;
+        for (; seg != nullptr && count < kMaxSpans; seg = seg->next)
+            spans[count++] = {rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len};
+        if (unlikely(seg != nullptr)) {
+            uint32_t copied = 0;
+            for (seg = m; seg != nullptr && copied < kMaxCapturedLength; seg = seg->next) {
+                const uint32_t n = std::min<uint32_t>(seg->data_len, kMaxCapturedLength - copied);
+                std::memcpy(linear_.get() + copied, rte_pktmbuf_mtod(seg, const uint8_t*), n);
+                copied += n;
+            }
+            spans[0] = {linear_.get(), copied};
+            count = 1;
         }
         while (bits != 0) {
             const unsigned slot = unsigned(__builtin_ctzll(bits));
