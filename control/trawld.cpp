@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "control/config.hpp"
 #include "control/http_server.hpp"
@@ -137,9 +138,11 @@ int main(int argc, char** argv) {
         }
         sessions.tick();
     }
-    server.stop();
-    log(LogLevel::Debug, "API stopped");
+    // civetweb's mg_stop waits up to its poll quantum (seconds); the dataplane drains
+    // meanwhile. Requests that arrive during shutdown get 503.
+    std::thread api_stopper([&server] { server.stop(); });
     sessions.shutdown();
+    api_stopper.join();
     log_info("stopped");
     return 0;
 }
