@@ -64,6 +64,11 @@ public:
         FamilyBuilder wmatch = counter("trawl_worker_matched_packets_total", "Packets that matched at least one session");
         FamilyBuilder wunmatch = counter("trawl_worker_unmatched_packets_total", "Packets that matched no session");
         FamilyBuilder wchain = counter("trawl_worker_chained_packets_total", "Multi-segment packets linearised to parse");
+        FamilyBuilder wshort = counter("trawl_worker_short_chain_packets_total",
+                                       "Packets whose mbuf chain held fewer bytes than pkt_len (a driver defect); "
+                                       "written truncated to what arrived");
+        FamilyBuilder wwait = counter("trawl_worker_backpressure_waits_total",
+                                      "Times a lossless replay source waited for ring or mempool space");
         FamilyBuilder wbusy = counter("trawl_worker_busy_cycles_total", "TSC cycles of poll loops that received packets");
         FamilyBuilder wcycles = counter("trawl_worker_cycles_total", "TSC cycles of all poll loops");
         FamilyBuilder ringfull = counter("trawl_ring_full_drops_total",
@@ -74,11 +79,13 @@ public:
             wmatch.add(l, double(w.matched));
             wunmatch.add(l, double(w.unmatched));
             wchain.add(l, double(w.chained));
+            wshort.add(l, double(w.short_chains));
+            wwait.add(l, double(w.backpressure_waits));
             wbusy.add(l, double(w.busy_cycles));
             wcycles.add(l, double(w.total_cycles));
             ringfull.add(l, double(w.ring_full));
         }
-        for (auto* f : {&wrx, &wmatch, &wunmatch, &wchain, &wbusy, &wcycles, &ringfull}) out.push_back(f->family);
+        for (auto* f : {&wrx, &wmatch, &wunmatch, &wchain, &wshort, &wwait, &wbusy, &wcycles, &ringfull}) out.push_back(f->family);
 
         FamilyBuilder recs = counter("trawl_writer_records_total", "Records appended to capture files");
         FamilyBuilder wbytes = counter("trawl_writer_written_bytes_total", "Bytes written to capture files");

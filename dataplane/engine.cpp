@@ -336,6 +336,8 @@ std::vector<WorkerStats> Engine::worker_stats() const {
         s.unmatched = c.unmatched_packets.get();
         s.ring_full = c.ring_full_drops.get();
         s.chained = c.chained_packets.get();
+        s.short_chains = c.short_chains.get();
+        s.backpressure_waits = c.backpressure_waits.get();
         s.busy_cycles = c.busy_cycles.get();
         s.total_cycles = c.total_cycles.get();
         out.push_back(s);

@@ -48,7 +48,7 @@ struct WorkerStats {
     unsigned id = 0;
     unsigned lcore = 0;
     uint64_t rx_packets = 0, rx_bytes = 0, matched = 0, unmatched = 0, ring_full = 0;
-    uint64_t chained = 0, busy_cycles = 0, total_cycles = 0;
+    uint64_t chained = 0, short_chains = 0, backpressure_waits = 0, busy_cycles = 0, total_cycles = 0;
 };
 
 struct WriterStats {
