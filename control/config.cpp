@@ -64,6 +64,13 @@ public:
         : node_(node ? *node : YAML::Node(YAML::NodeType::Null)), path_(std::move(path)) {
         if (!node_.IsNull() && !node_.IsMap())
             throw FieldError(path_, "expected a mapping, got " + describe(node_));
+        // yaml-cpp keeps both copies of a repeated key and node[key] returns the first:
+        // the later value, which the operator most likely meant, would be ignored.
+        std::set<std::string> keys;
+        if (node_.IsMap())
+            for (const auto& kv : node_)
+                if (!keys.insert(kv.first.Scalar()).second)
+                    throw FieldError(key(kv.first.Scalar()), "duplicate key");
     }
     // The value of `key`, or nullopt when it is absent or null.
     std::optional<YAML::Node> get(const std::string& key) {
@@ -108,7 +115,8 @@ nlohmann::json to_json(const YAML::Node& n, const std::string& key) {
         for (const auto& kv : n) {
             if (!kv.first.IsScalar()) throw FieldError(key, "mapping keys must be strings");
             const std::string k = kv.first.Scalar();
-            o[k] = to_json(kv.second, key + "." + k);
+            if (o.contains(k)) throw FieldError(field_path(key, k), "duplicate key");
+            o[k] = to_json(kv.second, field_path(key, k));
         }
         return o;
     }
@@ -184,6 +192,8 @@ void read_ports(const std::optional<YAML::Node>& ports, Config& c) {
         s.read_bool("rss", p.rss);
         s.read_unsigned("mtu", p.mtu, 65535);
         if (auto v = s.get("timestamps")) p.timestamps = parse_choice(*v, s.key("timestamps"), {"auto", "tsc"});
+        if (auto v = s.get("backpressure")) p.backpressure = parse_choice(*v, s.key("backpressure"), {"auto", "on", "off"});
+        s.read_unsigned("mbuf_size", p.mbuf_size, 65535);
         s.finish();
         if (p.rx_queues == 0) throw FieldError(s.key("rx_queues"), "must be at least 1");
         c.engine.ports.push_back(p);
@@ -324,8 +334,8 @@ void parse_listen(const std::string& listen, ApiConfig& api, const std::string& 
     }
     if (host.empty()) throw FieldError(key, "the address is missing in '" + listen + "'");
     if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
-        std::stoul(port) > 65535)
-        throw FieldError(key, "bad port in '" + listen + "'");
+        std::stoul(port) > 65535 || std::stoul(port) == 0)
+        throw FieldError(key, "bad port in '" + listen + "' (1..65535)");
     in_addr a4{};
     in6_addr a6{};
     if (host != "localhost" && inet_pton(AF_INET, host.c_str(), &a4) != 1 &&
@@ -357,6 +367,10 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
     read_dataplane(Section(top.get("dataplane"), "dataplane"), c);
     read_classifier(Section(top.get("classifier"), "classifier"), c);
     read_capture(Section(top.get("capture"), "capture"), c);
+    // Before read_sessions: config sessions must be checked against the same limit that
+    // SessionManager applies, or --check-config passes a config that fails after EAL init.
+    c.capture.limits.max_rules_per_session =
+        std::min<uint64_t>(c.capture.limits.max_rules_per_session, c.engine.classifier.max_rules);
     read_api(Section(top.get("api"), "api"), c);
     if (auto v = top.get("log_level")) c.log_level = parse_choice(*v, "log_level", {"debug", "info", "warning", "error"});
     read_sessions(top.get("sessions"), c);
@@ -366,8 +380,6 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
     if (c.engine.workers > queues)
         throw FieldError("workers", std::to_string(c.engine.workers) + " workers but only " + std::to_string(queues) +
                                         " RX queues in ports[*].rx_queues: each worker needs at least one");
-    c.capture.limits.max_rules_per_session =
-        std::min<uint64_t>(c.capture.limits.max_rules_per_session, c.engine.classifier.max_rules);
     return c;
 }
 
