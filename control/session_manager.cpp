@@ -175,6 +175,9 @@ void SessionManager::apply_events_locked(Session& s) {
 void SessionManager::finish_locked(Session& s, StopReason reason) {
     if (s.status != SessionStatus::Running || !s.sink) return;
     s.ring_full += engine_.close_session(s.slot, reason);
+    const auto t = engine_.last_change_timing();
+    log(LogLevel::Debug, "session " + s.name + ": closed (rules " + std::to_string(t.build_us) + " us, publish " +
+                             std::to_string(t.publish_us) + " us, writer " + std::to_string(t.writer_us) + " us)");
     apply_events_locked(s);
     const auto& sink = *s.sink;
     s.closed_packets = sink.packets();
@@ -331,10 +334,17 @@ ApiResult SessionManager::create(const std::string& name, const nlohmann::json& 
     s.next_file_index = s.first_file_index;
     s.start_ns = wall_clock_ns();
     if (auto refusal = start_locked(s, false)) return *refusal;
+    const uint64_t started_ns = wall_clock_ns();
     auto [it, inserted] = sessions_.emplace(name, std::move(s));
     Session& stored = it->second;
     persist_locked(stored);
+    const uint64_t persisted_ns = wall_clock_ns();
     log_info("session " + name + ": created (" + status_name(stored.status) + ")");
+    const auto t = engine_.last_change_timing();
+    log(LogLevel::Debug, "session " + name + ": started in " + std::to_string((started_ns - stored.start_ns) / 1000) +
+                             " us (rules " + std::to_string(t.build_us) + ", writer " + std::to_string(t.writer_us) +
+                             ", publish " + std::to_string(t.publish_us) + "), session.json " +
+                             std::to_string((persisted_ns - started_ns) / 1000) + " us");
     ApiResult r{201, status_json_locked(stored)};
     r.body["ignoredFields"] = parsed.ignored_fields;
     return r;
@@ -377,14 +387,17 @@ ApiResult SessionManager::remove(const std::string& name, bool purge) {
     ::unlink((dir + "/session.json").c_str());
     uint64_t removed = 0;
     if (purge) {
-        // Only what trawl wrote: capture files of this name (and their partial
-        // forms), session.json and its temporary. Anything else stays, and so does
-        // the directory then.
+        // Only what this session wrote: its capture files (and their partial forms),
+        // session.json and its temporary. Files numbered below first_file_index belong
+        // to an earlier session of the same name that was deleted without purge: the
+        // operator kept them, so they stay. Anything else stays too, and so does the
+        // directory then.
         for (const auto& entry : list_directory(dir)) {
             std::string name_only = entry;
             if (entry.size() > 9 && entry[0] == '.' && entry.compare(entry.size() - 8, 8, ".partial") == 0)
                 name_only = entry.substr(1, entry.size() - 9);
-            if (dataplane::capture_file_index(name, name_only) || entry == "session.json.tmp")
+            const auto idx = dataplane::capture_file_index(name, name_only);
+            if ((idx && *idx >= s.first_file_index) || entry == "session.json.tmp")
                 if (::unlink((dir + "/" + entry).c_str()) == 0) ++removed;
         }
         ::rmdir(dir.c_str());

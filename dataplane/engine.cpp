@@ -11,6 +11,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -21,6 +22,10 @@
 
 namespace trawl::dataplane {
 namespace {
+
+uint64_t micros_since(std::chrono::steady_clock::time_point t) {
+    return uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t).count());
+}
 
 bool has_arg(const std::vector<std::string>& args, std::initializer_list<const char*> names) {
     for (const auto& a : args)
@@ -257,8 +262,10 @@ int Engine::open_session(EngineSession session, std::shared_ptr<SessionSink>& si
         if (sessions_[s].used) rules.push_back({s, sessions_[s].writer, sessions_[s].rules});
     rules.push_back({unsigned(slot), writer, session.rules});
     // Compile first: a rule set that cannot be built must not leave a file behind.
+    auto t = std::chrono::steady_clock::now();
     std::unique_ptr<RuleSet> next = build(rules, error);
     if (!next) return -1;
+    timing_.build_us = micros_since(t);
 
     session.sink.write_stats = writers_[writer]->write_stats();
     std::shared_ptr<SessionSink> sink;
@@ -269,8 +276,12 @@ int Engine::open_session(EngineSession session, std::shared_ptr<SessionSink>& si
         return -1;
     }
     // The writer holds the session before any packet can be tagged for it.
+    t = std::chrono::steady_clock::now();
     writers_[writer]->open(unsigned(slot), sink);
+    timing_.writer_us = micros_since(t);
+    t = std::chrono::steady_clock::now();
     publish(std::move(next), rules.size());
+    timing_.publish_us = micros_since(t);
     ActiveSession& a = sessions_[slot];
     a.used = true;
     a.writer = writer;
@@ -288,12 +299,18 @@ uint64_t Engine::close_session(int slot, StopReason reason) {
         if (sessions_[s].used && int(s) != slot) rules.push_back({s, sessions_[s].writer, sessions_[s].rules});
     std::string error;
     const size_t count = rules.size();
+    auto t = std::chrono::steady_clock::now();
     std::unique_ptr<RuleSet> next = build(rules, error);
+    timing_.build_us = micros_since(t);
+    t = std::chrono::steady_clock::now();
     // Removing rules only fails if memory is exhausted. Publish an empty set rather
     // than keep classifying into a slot whose files are about to close.
     if (next) publish(std::move(next), count);
     else if ((next = build({}, error))) publish(std::move(next), 0);
+    timing_.publish_us = micros_since(t);
+    t = std::chrono::steady_clock::now();
     writers_[sessions_[slot].writer]->close(unsigned(slot), reason);
+    timing_.writer_us = micros_since(t);
     const uint64_t lost = ring_full_total(unsigned(slot)) - sessions_[slot].ring_full_baseline;
     sessions_[slot] = ActiveSession{};
     return lost;
@@ -368,6 +385,11 @@ std::vector<WriterStats> Engine::writer_stats() const {
 RuleSetStats Engine::ruleset_stats() const {
     std::lock_guard lock(mutex_);
     return ruleset_stats_;
+}
+
+ChangeTiming Engine::last_change_timing() const {
+    std::lock_guard lock(mutex_);
+    return timing_;
 }
 
 unsigned Engine::free_slots() const {

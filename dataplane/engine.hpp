@@ -67,6 +67,13 @@ struct RuleSetStats {
     uint64_t build_failures = 0;
 };
 
+// Where the time of the last session change went (control logs it at debug level).
+struct ChangeTiming {
+    uint64_t build_us = 0;    // compiling the RuleSet
+    uint64_t writer_us = 0;   // the writer opening or draining and closing the session
+    uint64_t publish_us = 0;  // publishing it and waiting for every worker (RCU)
+};
+
 struct EngineSession {
     SessionRules rules;
     SinkSpec sink;
@@ -97,6 +104,7 @@ public:
     std::vector<WorkerStats> worker_stats() const;
     std::vector<WriterStats> writer_stats() const;
     RuleSetStats ruleset_stats() const;
+    ChangeTiming last_change_timing() const;
     std::vector<std::string> port_names() const;
     unsigned free_slots() const;
     // Wall clock used for session deadlines (TSC-derived, ns since the epoch).
@@ -127,6 +135,7 @@ private:
     mutable std::mutex mutex_;  // sessions_ and publishing; one control action at a time
     ActiveSession sessions_[kMaxSlots];
     RuleSetStats ruleset_stats_;
+    ChangeTiming timing_;
     bool started_ = false;
     bool stopped_ = false;
 };

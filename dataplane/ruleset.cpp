@@ -258,9 +258,15 @@ std::unique_ptr<RuleSet> RuleSet::build(const std::vector<SlotRules>& sessions, 
         todo.push_back(&job);
     }
     const uint64_t generation = rs->generation;
-    // Contexts are independent: build them on all cores the control side may use.
-    tbb::parallel_for_each(todo.begin(), todo.end(),
-                           [&](ContextJob* job) { build_context(*job, generation, options); });
+    // Contexts are independent: large sets are built on all cores the control side may
+    // use. Small ones are built here: waking a thread pool costs more than they do, and
+    // on a busy appliance its threads compete with the writers for the same cores.
+    constexpr uint64_t kParallelBuildRules = 2000;
+    if (total >= kParallelBuildRules && todo.size() > 1)
+        tbb::parallel_for_each(todo.begin(), todo.end(),
+                               [&](ContextJob* job) { build_context(*job, generation, options); });
+    else
+        for (ContextJob* job : todo) build_context(*job, generation, options);
 
     for (auto* job : todo) {
         Group& group = rs->groups[job->group];

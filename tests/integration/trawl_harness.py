@@ -86,7 +86,7 @@ class Trawld:
             "dataplane": dict({"worker_idle_sleep_us": 20}, **(dataplane or {})),
             "capture": dict({"root": self.root}, **(capture or {})),
             "api": {"listen": "127.0.0.1:%d" % self.api_port},
-            "log_level": "info",
+            "log_level": os.environ.get("TRAWL_TEST_LOG_LEVEL", "info"),
         }
         if token:
             token_file = workdir.file(name + ".token")
