@@ -244,12 +244,53 @@ FilterDraft read_vpn_gateway_filter(const json& object, const std::string& targe
 
 // ---- Messages ----
 
-// `replace` because a string built outside a JSON parser (YAML) may hold bytes that are
-// not UTF-8, and dump() must not throw while reporting an error. The cut lands on a
-// character boundary so that the message stays valid UTF-8 for the JSON error body.
+namespace {
+
+constexpr size_t kShownLength = 60;
+
+// Like dump(), but stops once `out` is longer than kShownLength: a value nested
+// thousands of levels deep (a hostile body) must not recurse that deep, and the message
+// only ever shows the first 60 characters. Every level adds at least one character, so
+// the recursion is at most ~60 levels deep.
+void render_bounded(const json& value, std::string& out) {
+    if (out.size() > kShownLength) return;
+    if (value.is_array()) {
+        out += '[';
+        bool first = true;
+        for (const auto& element : value) {
+            if (out.size() > kShownLength) return;
+            if (!first) out += ',';
+            first = false;
+            render_bounded(element, out);
+        }
+        out += ']';
+    } else if (value.is_object()) {
+        out += '{';
+        bool first = true;
+        for (const auto& [key, element] : value.items()) {
+            if (out.size() > kShownLength) return;
+            if (!first) out += ',';
+            first = false;
+            out += json(key).dump(-1, ' ', false, json::error_handler_t::replace);
+            out += ':';
+            render_bounded(element, out);
+        }
+        out += '}';
+    } else {
+        // `replace` because a string built outside a JSON parser (YAML) may hold bytes
+        // that are not UTF-8, and dump() must not throw while reporting an error.
+        out += value.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+}
+
+}  // namespace
+
+// The cut lands on a character boundary so that the message stays valid UTF-8 for the
+// JSON error body.
 std::string shown(const json& value) {
-    std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-    if (text.size() <= 60) return text;
+    std::string text;
+    render_bounded(value, text);
+    if (text.size() <= kShownLength) return text;
     size_t cut = 57;
     while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
     return text.substr(0, cut) + "...";

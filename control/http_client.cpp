@@ -2,7 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 namespace trawl::control {
@@ -82,7 +84,8 @@ HttpReply HttpClient::download(const std::string& path_on_server, const std::str
     FileSink sink;
     sink.file = std::fopen(tmp.c_str(), "wb");
     if (!sink.file) {
-        reply.error = "cannot write " + tmp;
+        reply.error = "cannot write " + tmp + ": " + std::strerror(errno);
+        reply.local_error = true;
         return reply;
     }
     curl_slist* headers = nullptr;
@@ -95,9 +98,15 @@ HttpReply HttpClient::download(const std::string& path_on_server, const std::str
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
     const bool closed = std::fclose(sink.file) == 0;
     if (rc != CURLE_OK) reply.error = curl_easy_strerror(rc);
-    else if (!closed) reply.error = "cannot write " + tmp;
+    else if (!closed) {
+        reply.error = "cannot write " + tmp;
+        reply.local_error = true;
+    }
     if (reply.status == 200 && reply.error.empty()) {
-        if (std::rename(tmp.c_str(), local_path.c_str()) != 0) reply.error = "cannot rename to " + local_path;
+        if (std::rename(tmp.c_str(), local_path.c_str()) != 0) {
+            reply.error = "cannot rename to " + local_path;
+            reply.local_error = true;
+        }
     } else {
         std::remove(tmp.c_str());
         reply.body = sink.error_body;

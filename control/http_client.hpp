@@ -9,6 +9,7 @@ struct HttpReply {
     long status = 0;     // 0: no HTTP answer (see error)
     std::string body;
     std::string error;   // transport error (connection refused, timeout)
+    bool local_error = false;  // download: the local file could not be written (error says why)
 };
 
 class HttpClient {

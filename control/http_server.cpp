@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <strings.h>
 #include <memory>
 #include <stdexcept>
 
@@ -24,10 +25,14 @@ const char* reason_phrase(int status) {
     case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 411: return "Length Required";
     case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
     default: return "Status";
     }
 }
@@ -65,13 +70,16 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
     return diff == 0;
 }
 
-void send_response(mg_connection* conn, const HttpResponse& r, bool close) {
+// `head`: the answer to a HEAD request carries the headers of the body (its length
+// included) but never the body itself, or a keep-alive client would read it as the
+// start of the next response.
+void send_response(mg_connection* conn, const HttpResponse& r, bool close, bool head = false) {
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
               "Cache-Control: no-store\r\n%s\r\n",
               r.status, reason_phrase(r.status), r.content_type.c_str(), r.body.size(),
               close ? "Connection: close\r\n" : "");
-    if (!r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
+    if (!r.body.empty() && !head) mg_write(conn, r.body.data(), r.body.size());
 }
 
 void send_file(mg_connection* conn, const FileStream& f) {
@@ -98,13 +106,36 @@ void send_file(mg_connection* conn, const FileStream& f) {
     ::close(fd);
 }
 
+// civetweb's own refusals, before a request reaches the handler (a request line with raw
+// non-ASCII bytes or spaces, headers too large, a negative Content-Length, an unknown
+// HTTP version): answered in the API's error shape too, not as a text/plain page.
+int on_http_error(mg_connection* conn, int status, const char* message) {
+    const char* code = status == 408   ? "RequestTimeout"
+                       : status == 411 ? "LengthRequired"
+                       : status == 413 || status == 431 ? "PayloadTooLarge"
+                       : status == 505 ? "HttpVersionNotSupported"
+                       : status == 400 ? "InvalidRequest"
+                                       : "HttpError";
+    std::string text = message && *message ? message : reason_phrase(status);
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    HttpResponse r;
+    r.status = status;
+    r.body = nlohmann::json{{"error", {{"code", code}, {"message", text}, {"target", "request"}}}}
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    send_response(conn, r, true);
+    return 0;
+}
+
 }  // namespace
 
 HttpResponse json_error(int status, const std::string& code, const std::string& message,
                         const std::string& target) {
     HttpResponse r;
     r.status = status;
-    r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}, {"target", target}}}}.dump();
+    // `replace`: the message may quote request bytes that are not UTF-8 (a JSON parse
+    // error shows the bytes it stopped at); dump() must not throw while answering.
+    r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}, {"target", target}}}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
     return r;
 }
 
@@ -120,10 +151,11 @@ void HttpServer::start() {
     const char* options[] = {"listening_ports", ports.c_str(),
                              "num_threads", threads.c_str(),
                              "decode_url", "no",
-                             "request_timeout_ms", "30000",
+                             "request_timeout_ms", "10000",
                              "enable_keep_alive", "yes",
                              nullptr};
     mg_callbacks callbacks{};
+    callbacks.http_error = &on_http_error;
     ctx_ = mg_start(&callbacks, this, options);
     if (!ctx_) throw std::runtime_error("api.listen: cannot listen on " + config_.listen + " (address in use?)");
     mg_set_request_handler(ctx_, "/", &HttpServer::on_request, this);
@@ -146,8 +178,9 @@ int HttpServer::serve(mg_connection* conn) {
     req.method = ri->request_method ? ri->request_method : "";
     req.path = ri->local_uri_raw ? ri->local_uri_raw : "";
 
+    const bool head = req.method == "HEAD";
     auto reply = [&](const HttpResponse& r, bool close = false) {
-        send_response(conn, r, close);
+        send_response(conn, r, close, head);
         return r.status;
     };
 
@@ -184,11 +217,14 @@ int HttpServer::serve(mg_connection* conn) {
 
     const bool health = req.segments.size() == 1 && req.segments[0] == "healthz";
     if (!token_.empty() && !health) {
-        const char* auth = mg_get_header(conn, "Authorization");
-        const std::string expected = "Bearer " + token_;
-        if (!auth || !constant_time_equal(auth, expected)) {
+        const char* header = mg_get_header(conn, "Authorization");
+        // The scheme is case-insensitive (RFC 7235); the token is compared in constant time.
+        std::string auth = header ? header : "";
+        const bool bearer = auth.size() > 7 && strncasecmp(auth.c_str(), "Bearer ", 7) == 0;
+        if (!bearer || !constant_time_equal(auth.substr(7), token_)) {
+            const char* auth_present = header;
             HttpResponse r = json_error(401, "Unauthorized",
-                                        auth ? "the bearer token is not valid" : "an Authorization: Bearer token is required",
+                                        auth_present ? "the bearer token is not valid" : "an Authorization: Bearer token is required",
                                         "Authorization");
             return reply(r, true);
         }

@@ -2,13 +2,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+#include <string>
+#include <vector>
+
 namespace trawl::control {
 namespace {
 
 HttpResponse from(const ApiResult& r) {
     HttpResponse h;
     h.status = r.status;
-    h.body = r.body.dump();
+    // `replace`: a message may quote bytes of the request that are not UTF-8 (a decoded
+    // "%FF" in a file name); dump() must not throw while answering.
+    h.body = r.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return h;
 }
 
@@ -23,9 +29,26 @@ bool parse_body(const HttpRequest& req, nlohmann::json& out, HttpResponse& error
         out = nlohmann::json::object();
         return true;
     }
+    // A key given twice is refused (as in the YAML config): "last one wins" would let a
+    // repeated filter key silently override the first.
+    std::vector<std::set<std::string>> keys_per_object;
+    std::string duplicate;
+    auto refuse_duplicates = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        using E = nlohmann::json::parse_event_t;
+        if (event == E::object_start) keys_per_object.emplace_back();
+        else if (event == E::object_end && !keys_per_object.empty()) keys_per_object.pop_back();
+        else if (event == E::key && !keys_per_object.empty() && duplicate.empty() &&
+                 !keys_per_object.back().insert(parsed.get<std::string>()).second)
+            duplicate = parsed.get<std::string>();
+        return true;
+    };
     try {
-        out = nlohmann::json::parse(req.body);
-    } catch (const nlohmann::json::parse_error& e) {
+        out = nlohmann::json::parse(req.body, refuse_duplicates);
+        if (!duplicate.empty()) {
+            error = json_error(400, "InvalidJson", "the key appears twice in one object", duplicate);
+            return false;
+        }
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
         error = json_error(400, "InvalidJson", std::string("the body is not valid JSON: ") + e.what(), "body");
         return false;
     }

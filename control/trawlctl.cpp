@@ -245,18 +245,28 @@ int main(int argc, char** argv) {
     Options o;
     const char* env_server = std::getenv("TRAWL_SERVER");
     o.server = env_server ? env_server : "http://127.0.0.1:9077";
-    if (const char* t = std::getenv("TRAWL_TOKEN")) o.token = t;
-    else if (const char* tf = std::getenv("TRAWL_TOKEN_FILE")) o.token = trim(read_file(tf));
+    bool token_flag = false;  // --token or --token-file: the environment is not consulted
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--server" && i + 1 < argc) o.server = argv[++i];
-        else if (a == "--token" && i + 1 < argc) o.token = argv[++i];
-        else if (a == "--token-file" && i + 1 < argc) o.token = trim(read_file(argv[++i]));
-        else if (a == "--json") o.json_output = true;
-        else if (a == "-h" || a == "--help") {
+        else if (a == "--token" && i + 1 < argc) {
+            o.token = argv[++i];
+            token_flag = true;
+        } else if (a == "--token-file" && i + 1 < argc) {
+            o.token = trim(read_file(argv[++i]));
+            token_flag = true;
+        } else if (a == "--json") {
+            o.json_output = true;
+        } else if (a == "-h" || a == "--help") {
             std::printf("%s", kUsage);
             return 0;
-        } else o.args.push_back(a);
+        } else {
+            o.args.push_back(a);
+        }
+    }
+    if (!token_flag) {
+        if (const char* t = std::getenv("TRAWL_TOKEN")) o.token = t;
+        else if (const char* tf = std::getenv("TRAWL_TOKEN_FILE")) o.token = trim(read_file(tf));
     }
     if (o.args.empty()) usage_error("a command is required");
     const HttpClient client(o.server, o.token);
@@ -329,6 +339,10 @@ int main(int argc, char** argv) {
             else usage_error("download: unknown option " + o.args[i]);
         }
         const HttpReply r = client.download(session_path(o.args[1]) + "/files/" + url_encode_segment(o.args[2]), out);
+        if (r.local_error) {  // the output path, not the server: not "cannot reach trawld"
+            std::fprintf(stderr, "trawlctl: %s\n", r.error.c_str());
+            return kExitError;
+        }
         if (r.status != 200 || !r.error.empty()) {
             if (r.status == 200) {
                 std::fprintf(stderr, "trawlctl: %s\n", r.error.c_str());
