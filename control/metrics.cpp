@@ -69,6 +69,11 @@ public:
                                        "written truncated to what arrived");
         FamilyBuilder wwait = counter("trawl_worker_backpressure_waits_total",
                                       "Times a lossless replay source waited for ring or mempool space");
+        FamilyBuilder pscan = counter("trawl_worker_pattern_scanned_packets_total",
+                                      "Packets whose payload was scanned for payload patterns");
+        FamilyBuilder pmatch = counter("trawl_worker_pattern_matched_packets_total",
+                                       "Scanned packets in which a candidate session's pattern matched");
+        FamilyBuilder pcycles = counter("trawl_worker_pattern_scan_cycles_total", "TSC cycles spent scanning payloads");
         FamilyBuilder wbusy = counter("trawl_worker_busy_cycles_total", "TSC cycles of poll loops that received packets");
         FamilyBuilder wcycles = counter("trawl_worker_cycles_total", "TSC cycles of all poll loops");
         FamilyBuilder ringfull = counter("trawl_ring_full_drops_total",
@@ -81,11 +86,15 @@ public:
             wchain.add(l, double(w.chained));
             wshort.add(l, double(w.short_chains));
             wwait.add(l, double(w.backpressure_waits));
+            pscan.add(l, double(w.pattern_scans));
+            pmatch.add(l, double(w.pattern_matches));
+            pcycles.add(l, double(w.pattern_cycles));
             wbusy.add(l, double(w.busy_cycles));
             wcycles.add(l, double(w.total_cycles));
             ringfull.add(l, double(w.ring_full));
         }
-        for (auto* f : {&wrx, &wmatch, &wunmatch, &wchain, &wshort, &wwait, &wbusy, &wcycles, &ringfull}) out.push_back(f->family);
+        for (auto* f : {&wrx, &wmatch, &wunmatch, &wchain, &wshort, &wwait, &pscan, &pmatch, &pcycles, &wbusy, &wcycles,
+                        &ringfull}) out.push_back(f->family);
 
         FamilyBuilder recs = counter("trawl_writer_records_total", "Records appended to capture files");
         FamilyBuilder wbytes = counter("trawl_writer_written_bytes_total", "Bytes written to capture files");
@@ -126,6 +135,8 @@ public:
         const auto rs = engine_.ruleset_stats();
         FamilyBuilder rules = gauge("trawl_ruleset_rules", "Classifier rules in the published RuleSet");
         rules.add({}, double(rs.rules));
+        FamilyBuilder rpat = gauge("trawl_ruleset_patterns", "Payload patterns in the published RuleSet");
+        rpat.add({}, double(rs.patterns));
         FamilyBuilder rsess = gauge("trawl_ruleset_sessions", "Sessions in the published RuleSet");
         rsess.add({}, double(rs.sessions));
         FamilyBuilder build = gauge("trawl_ruleset_build_duration_seconds", "Time to compile the last RuleSet");
@@ -134,7 +145,7 @@ public:
         builds.add({}, double(rs.builds));
         FamilyBuilder failures = counter("trawl_ruleset_build_failures_total", "RuleSet compilations that failed");
         failures.add({}, double(rs.build_failures));
-        for (auto* f : {&rules, &rsess, &build, &builds, &failures}) out.push_back(f->family);
+        for (auto* f : {&rules, &rpat, &rsess, &build, &builds, &failures}) out.push_back(f->family);
 
         FamilyBuilder spk = counter("trawl_session_packets_total", "Packets written by the session");
         FamilyBuilder sby = counter("trawl_session_bytes_total", "Captured bytes written by the session");

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "control/filter_dialects.hpp"
+#include "dataplane/pattern_set.hpp"
 #include "dataplane/rule_expansion.hpp"
 
 namespace trawl::control {
@@ -174,10 +175,12 @@ std::vector<std::string> read_payload_patterns(const json& value, const SpecLimi
                                  std::to_string(limits.max_pattern_length));
         patterns.push_back(pattern);
     }
-    // The Hyperscan payload stage is not in this build. Refusing is the only honest
-    // answer: ignoring the patterns would capture far more than was asked for.
-    if (!patterns.empty())
-        throw FieldError(target, "payload patterns are not supported by this build yet");
+    for (size_t i = 0; i < patterns.size(); ++i)
+        if (patterns[i].empty()) throw FieldError(field_path(target, i), "must not be empty");
+    // Compile now, with Hyperscan itself: a pattern it refuses is the operator's error,
+    // reported with Hyperscan's own message, never a failed start later.
+    if (auto error = dataplane::check_patterns(patterns))
+        throw FieldError(field_path(target, error->index), "Hyperscan: " + error->message);
     return patterns;
 }
 

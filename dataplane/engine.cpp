@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include "dataplane/handoff.hpp"
+#include "dataplane/pattern_set.hpp"
 #include "dataplane/worker.hpp"
 #include "dataplane/writer.hpp"
 
@@ -92,6 +93,7 @@ std::vector<std::string> eal_command_line(const EngineConfig& c) {
 std::unique_ptr<Engine> Engine::create(const EngineConfig& config) {
     std::unique_ptr<Engine> e(new Engine());
     e->config_ = config;
+    e->config_.classifier.workers = config.workers;
     if (config.workers == 0 || config.workers > kMaxWorkers)
         throw std::runtime_error("workers: must be 1.." + std::to_string(kMaxWorkers));
     if (config.writers == 0 || config.writers > kMaxWriters)
@@ -225,6 +227,7 @@ std::unique_ptr<RuleSet> Engine::build(const std::vector<SlotRules>& sessions, s
 void Engine::publish(std::unique_ptr<RuleSet> next, size_t sessions) {
     ruleset_stats_.generation = next->generation;
     ruleset_stats_.rules = next->rule_count;
+    ruleset_stats_.patterns = next->patterns ? next->patterns->pattern_count() : 0;
     ruleset_stats_.sessions = sessions;
     ruleset_stats_.last_build_seconds = next->build_seconds;
     ruleset_.store(next.get(), std::memory_order_release);
@@ -355,6 +358,9 @@ std::vector<WorkerStats> Engine::worker_stats() const {
         s.chained = c.chained_packets.get();
         s.short_chains = c.short_chains.get();
         s.backpressure_waits = c.backpressure_waits.get();
+        s.pattern_scans = c.pattern_scans.get();
+        s.pattern_matches = c.pattern_matches.get();
+        s.pattern_cycles = c.pattern_cycles.get();
         s.busy_cycles = c.busy_cycles.get();
         s.total_cycles = c.total_cycles.get();
         out.push_back(s);

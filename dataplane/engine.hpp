@@ -49,6 +49,7 @@ struct WorkerStats {
     unsigned lcore = 0;
     uint64_t rx_packets = 0, rx_bytes = 0, matched = 0, unmatched = 0, ring_full = 0;
     uint64_t chained = 0, short_chains = 0, backpressure_waits = 0, busy_cycles = 0, total_cycles = 0;
+    uint64_t pattern_scans = 0, pattern_matches = 0, pattern_cycles = 0;
 };
 
 struct WriterStats {
@@ -61,6 +62,7 @@ struct WriterStats {
 struct RuleSetStats {
     uint64_t generation = 0;
     uint64_t rules = 0;
+    uint64_t patterns = 0;
     uint64_t sessions = 0;
     double last_build_seconds = 0;
     uint64_t builds = 0;

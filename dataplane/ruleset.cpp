@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "dataplane/pattern_set.hpp"
 #include "dataplane/rule_expansion.hpp"
 
 namespace trawl::dataplane {
@@ -277,6 +278,15 @@ std::unique_ptr<RuleSet> RuleSet::build(const std::vector<SlotRules>& sessions, 
         if (!job->error.empty() && error.empty()) error = job->error;
     }
     if (!error.empty()) return nullptr;  // destructor frees what was built
+
+    std::vector<PatternSet::SessionPatterns> with_patterns;
+    for (const auto& s : sessions)
+        if (!s.rules.payload_patterns.empty()) with_patterns.push_back({s.slot, s.rules.payload_patterns});
+    if (!with_patterns.empty()) {
+        rs->patterns = PatternSet::compile(with_patterns, options.workers, error);
+        if (!rs->patterns) return nullptr;
+        rs->pattern_slots = rs->patterns->slots();
+    }
     rs->rule_count = total;
     rs->build_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -284,6 +294,7 @@ std::unique_ptr<RuleSet> RuleSet::build(const std::vector<SlotRules>& sessions, 
 }
 
 RuleSet::~RuleSet() {
+    patterns.reset();
     for (auto& g : groups) {
         if (g.v4) rte_acl_free(g.v4);
         if (g.v6) rte_acl_free(g.v6);

@@ -20,6 +20,8 @@ struct rte_acl_ctx;
 
 namespace trawl::dataplane {
 
+class PatternSet;
+
 // rte_acl reads the first byte alone, then 4-byte groups; keys are in network order.
 struct AclKeyV4 {
     uint8_t protocol;  // group 0
@@ -57,6 +59,7 @@ enum class AclAlgorithm : uint8_t { Default, Scalar, Sse, Avx2, Avx512x16, Avx51
 
 struct RuleSetOptions {
     AclAlgorithm algorithm = AclAlgorithm::Default;
+    unsigned workers = 1;  // one Hyperscan scratch each
     uint64_t max_rules = 200000;
     int socket_id = -1;  // SOCKET_ID_ANY
 };
@@ -85,6 +88,8 @@ public:
     Group groups[kMaxGroups];
     unsigned group_count = 0;
     bool has_acl = false;            // any context at all: else skip parsing keys
+    uint64_t pattern_slots = 0;      // sessions that also need a payload pattern
+    std::unique_ptr<PatternSet> patterns;
     uint64_t rule_count = 0;
     double build_seconds = 0;
 

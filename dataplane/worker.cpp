@@ -13,6 +13,7 @@
 #include "dataplane/classify.hpp"
 #include "dataplane/handoff.hpp"
 #include "dataplane/packet_view.hpp"
+#include "dataplane/pattern_set.hpp"
 #include "dataplane/ruleset.hpp"
 #include "dataplane/session_sink.hpp"
 
@@ -107,6 +108,35 @@ int Worker::run() {
     return 0;
 }
 
+// Narrows the pattern sessions' bits to packets whose payload holds one of their
+// patterns. Only packets that already matched such a session are scanned.
+void Worker::match_patterns(const RuleSet& rs, rte_mbuf** pkts, uint16_t n, uint64_t* masks,
+                            const uint32_t* payload_offset, const uint32_t* payload_length) {
+    const uint64_t start = rte_rdtsc();
+    uint64_t scans = 0, matches = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        const uint64_t candidates = masks[i] & rs.pattern_slots;
+        if (candidates == 0) continue;
+        uint64_t matched = 0;
+        if (payload_length[i] != ~0u) {  // non-IP packets have no payload (§2.1)
+            rte_mbuf* m = pkts[i];
+            const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
+            if (unlikely(m->nb_segs > 1 || m->next != nullptr)) {
+                const uint32_t want = std::min<uint32_t>(m->pkt_len, kMaxCapturedLength);
+                linearize(m, linear_.get(), want);
+                data = linear_.get();
+            }
+            matched = rs.patterns->scan(setup_.id, data + payload_offset[i], payload_length[i], candidates);
+            ++scans;
+            matches += matched != 0;
+        }
+        masks[i] = (masks[i] & ~rs.pattern_slots) | matched;
+    }
+    counters_.pattern_scans.add(scans);
+    counters_.pattern_matches.add(matches);
+    counters_.pattern_cycles.add(rte_rdtsc() - start);
+}
+
 void Worker::process_burst(const RuleSet* rs, const QueueRef& q, rte_mbuf** pkts, uint16_t n) {
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < n; ++i) bytes += pkts[i]->pkt_len;
@@ -121,8 +151,11 @@ void Worker::process_burst(const RuleSet* rs, const QueueRef& q, rte_mbuf** pkts
 
     uint64_t masks[kMaxBurst];
     for (uint16_t i = 0; i < n; ++i) masks[i] = rs->universal_slots;
+    // §2.1 payload of each packet, for sessions with payload patterns; length ~0u: none.
+    uint32_t payload_offset[kMaxBurst];
+    uint32_t payload_length[kMaxBurst];
 
-    if (rs->has_acl) {
+    if (rs->has_acl || rs->pattern_slots != 0) {
         ClassifyScratch& s = *scratch_;
         s.reset();
         for (uint16_t i = 0; i < n; ++i) {
@@ -142,8 +175,11 @@ void Worker::process_burst(const RuleSet* rs, const QueueRef& q, rte_mbuf** pkts
             }
             const PacketView v = parse_packet(data, len);
             s.add(i, data, v);  // copies what it needs: `linear_` may be reused next
+            payload_offset[i] = v.payload_offset;
+            payload_length[i] = v.is_ip() ? v.payload_length : ~0u;
         }
-        classify_burst(*rs, s, masks);
+        if (rs->has_acl) classify_burst(*rs, s, masks);
+        if (rs->pattern_slots != 0) match_patterns(*rs, pkts, n, masks, payload_offset, payload_length);
     }
 
     const uint64_t now_ns = setup_.clock.now_ns();

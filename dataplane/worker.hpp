@@ -44,6 +44,9 @@ struct alignas(64) WorkerCounters {
     Counter chained_packets;    // multi-segment mbufs that were linearised to parse
     Counter short_chains;       // chains holding fewer bytes than pkt_len (driver defect)
     Counter backpressure_waits; // times a lossless source waited for ring or pool space
+    Counter pattern_scans;      // packets whose payload was scanned for patterns
+    Counter pattern_matches;    // of those, packets where a candidate session matched
+    Counter pattern_cycles;     // TSC cycles spent in Hyperscan
     Counter busy_cycles;        // TSC cycles in loops that received packets
     Counter total_cycles;
     Counter ring_full_by_slot[kMaxSlots];
@@ -72,6 +75,8 @@ public:
 
 private:
     void process_burst(const RuleSet* rs, const QueueRef& q, rte_mbuf** pkts, uint16_t n);
+    void match_patterns(const RuleSet& rs, rte_mbuf** pkts, uint16_t n, uint64_t* masks,
+                        const uint32_t* payload_offset, const uint32_t* payload_length);
 
     WorkerSetup setup_;
     std::atomic<bool> running_{true};

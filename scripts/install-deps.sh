@@ -11,7 +11,7 @@ PACKAGES=(
   # control plane
   libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev libcurl4-openssl-dev libtbb-dev
   # tests and tools that read what trawl writes
-  libgtest-dev libgmock-dev tshark wireshark-common tcpdump prometheus curl jq procps fio
+  libgtest-dev libgmock-dev libpcre2-dev tshark wireshark-common tcpdump prometheus curl jq procps fio
 )
 
 missing=()

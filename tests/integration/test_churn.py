@@ -31,6 +31,8 @@ def churn_body(i):
         {"filters": [{"destinationSubnets": ["192.168.%d.0/24" % (i % 200)], "tcpFlags": 16}], "maxPackets": 2000},
         {"tracingFlags": 11, "maxPackets": 100},
         {"filters": [{"sourcePorts": ["%d-%d" % (1024 + i * 10, 1100 + i * 10)]}], "totalBytesPerSession": 100000},
+        # Payload patterns: a new Hyperscan database is compiled and published as well.
+        {"filters": [{"protocols": ["udp"]}], "payloadPatterns": ["\\x00{4}", "(?i)x%d" % i], "maxPackets": 2000},
     ]
     body = dict(kinds[i % len(kinds)])
     body["bytesToCapturePerPacket"] = 64

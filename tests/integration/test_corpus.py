@@ -40,6 +40,13 @@ SESSIONS = [
     ("any-port", {"filters": [{"sourcePorts": ["0-65535"]}]}, None),
     ("first-500", {"maxPackets": 500, "format": "pcapng"}, None),
     ("first-100k-bytes", {"totalBytesPerSession": 100000}, None),
+    # Payload patterns (Hyperscan) on top of tuple filters; the reference uses PCRE2.
+    ("pattern-http", {"filters": [{"protocols": ["tcp"]}],
+                      "payloadPatterns": ["HTTP/1\\.[01]", "(?i)^get ", "(?i)user-agent"]}, None),
+    ("pattern-any-ip", {"payloadPatterns": ["(?s).*"], "bytesToCapturePerPacket": 128}, None),
+    ("pattern-binary", {"filters": [{"protocols": ["udp", "sctp"]}, {"tcpFlags": 24}],
+                        "payloadPatterns": ["\\x00\\x00\\x00\\x01", "(?i)vers(ion)?", "(?s)\\x01.{8}\\x02"],
+                        "format": "pcapng"}, None),
     # Network Watcher style filters: local/remote, ';'-separated, trailing ';'.
     ("nw", {"filters": [{"protocol": "TCP", "localIPAddress": "10.0.0.0-10.255.255.255;192.168.1.1",
                          "remotePort": "80;443;8000-8080;"}]},
@@ -119,7 +126,7 @@ def test_single_queue(files):
 
 def test_two_queues(files):
     """Two RX queues (one file each) → two workers → two writers."""
-    chosen = [s for s in SESSIONS if s[0] in ("all", "web", "tunnels", "udp-ranges", "nw", "v6-mixed")]
+    chosen = [s for s in SESSIONS if s[0] in ("all", "web", "tunnels", "udp-ranges", "nw", "v6-mixed", "pattern-http")]
     with Workdir("corpus2q") as w:
         halves = [files[0::2], files[1::2]]
         inputs = []

@@ -466,7 +466,8 @@ bool session_matches(const Session& session, const uint8_t* data, size_t length)
 
 Payload payload_of(const uint8_t* data, size_t length) {
     const View v = parse(data, length);
-    if (!v.is_ip || !v.l4_offset) return {};
+    if (!v.is_ip) return {};
+    if (!v.l4_offset) return {length, 0, true};
     size_t start = *v.l4_offset;  // after the IP header chain
     if (v.protocol && !v.later_fragment && start < length) {
         if (*v.protocol == 6 && captured(length, start, 13)) {
@@ -476,8 +477,8 @@ Payload payload_of(const uint8_t* data, size_t length) {
             start += 8;
         }
     }
-    if (start >= length) return {std::min(start, length), 0};
-    return {start, length - start};
+    if (start >= length) return {std::min(start, length), 0, true};
+    return {start, length - start, true};
 }
 
 }  // namespace trawl::reference

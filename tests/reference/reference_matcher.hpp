@@ -48,6 +48,7 @@ bool session_matches(const Session& session, const uint8_t* data, size_t length)
 struct Payload {
     size_t offset = 0;
     size_t length = 0;
+    bool ip = false;  // non-IP packets have no payload at all; an IP one may be empty
 };
 Payload payload_of(const uint8_t* data, size_t length);
 

@@ -18,7 +18,10 @@
 #include "tests/reference/reference_matcher.hpp"
 
 #include <nlohmann/json.hpp>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <pcap/pcap.h>
+#include <memory>
 
 #include <algorithm>
 #include <charconv>
@@ -194,12 +197,39 @@ Expected build_expected(const Options& o, const nlohmann::json& spec_json) {
     const uint64_t max_bytes =
         o.max_bytes ? *o.max_bytes : spec_number(spec_json, "totalBytesPerSession").value_or(0);
 
+    // payloadPatterns: the reference regex engine is PCRE2 (Hyperscan's syntax is a
+    // subset of PCRE's), applied to the §2.1 payload of the reference matcher.
+    std::vector<std::unique_ptr<pcre2_code, void (*)(pcre2_code*)>> patterns;
+    if (spec_json.contains("payloadPatterns")) {
+        for (const auto& p : spec_json["payloadPatterns"]) {
+            int code = 0;
+            PCRE2_SIZE at = 0;
+            const std::string text = p.get<std::string>();
+            pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(text.c_str()), text.size(), 0, &code, &at,
+                                           nullptr);
+            if (!re) throw ToolError("payload pattern '" + text + "' does not compile with PCRE2");
+            patterns.emplace_back(re, pcre2_code_free);
+        }
+    }
+    std::unique_ptr<pcre2_match_data, void (*)(pcre2_match_data*)> match_data(
+        pcre2_match_data_create(1, nullptr), pcre2_match_data_free);
+    auto payload_matches = [&](const u_char* data, uint32_t caplen) {
+        const auto payload = trawl::reference::payload_of(data, caplen);
+        if (!payload.ip) return false;
+        for (const auto& re : patterns)
+            if (pcre2_match(re.get(), reinterpret_cast<PCRE2_SPTR>(data + payload.offset), payload.length, 0, 0,
+                            match_data.get(), nullptr) >= 0)
+                return true;
+        return false;
+    };
+
     Expected out;
     uint64_t bytes_written = 0;
     for (size_t file = 0; file < o.inputs.size() && out.stopped_by.empty(); ++file) {
         read_capture(o.inputs[file], true, [&](const pcap_pkthdr& h, const u_char* data, uint64_t number) {
             if (!out.stopped_by.empty()) return;
             if (!trawl::reference::session_matches(session, data, h.caplen)) return;
+            if (!patterns.empty() && !payload_matches(data, h.caplen)) return;
             const uint32_t captured = uint32_t(std::min<uint64_t>(h.caplen, snaplen));
             // A limit is never overshot: the record that would cross it is not written and
             // the session stops (§2.1).

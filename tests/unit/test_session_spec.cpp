@@ -394,12 +394,20 @@ TEST(CanonicalSpec, UnknownFieldsNameTheirFullPath) {
     EXPECT_NE(std::string(e->what()).find("filters[1].destinationPort"), std::string::npos);
 }
 
-TEST(CanonicalSpec, PayloadPatternsAndStorageAreRefusedUntilImplemented) {
+TEST(CanonicalSpec, PayloadPatternsCompileWithHyperscanAndStorageIsRefused) {
     EXPECT_TRUE(parse(json{{"payloadPatterns", kEmpty}}).spec.payload_patterns.empty());
-    const auto patterns = parse_error(json{{"payloadPatterns", {"GET /"}}});
+    const auto accepted = parse(json{{"payloadPatterns", {"GET /", "(?i)user-agent: curl", "(?s)a.b"}}});
+    EXPECT_EQ(accepted.spec.payload_patterns,
+              (std::vector<std::string>{"GET /", "(?i)user-agent: curl", "(?s)a.b"}));
+    EXPECT_EQ(accepted.spec.canonical["payloadPatterns"], json({"GET /", "(?i)user-agent: curl", "(?s)a.b"}));
+    // The pattern Hyperscan refuses is named by its index, with Hyperscan's message.
+    const auto patterns = parse_error(json{{"payloadPatterns", {"fine", "broken(", "also fine"}}});
     ASSERT_TRUE(patterns);
-    EXPECT_EQ(patterns->target(), "payloadPatterns");
-    EXPECT_EQ(patterns->message(), "payload patterns are not supported by this build yet");
+    EXPECT_EQ(patterns->target(), "payloadPatterns[1]");
+    EXPECT_EQ(patterns->message().rfind("Hyperscan: ", 0), 0u) << patterns->message();
+    const auto empty = parse_error(json{{"payloadPatterns", {"a", ""}}});
+    ASSERT_TRUE(empty);
+    EXPECT_EQ(empty->target(), "payloadPatterns[1]");
     const auto storage = parse_error(json::parse(
         R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c?sig=x",
                        "deleteLocalAfterUpload":false}})"));
@@ -995,7 +1003,7 @@ const BadInput kBadBodies[] = {
     {R"({"format":null})", "format"},
     {R"({"storage":{"uploadUrl":"https://x/c?sv=1&sig=s"}})", "storage"},
     {R"({"storage":null})", "storage"},
-    {R"({"payloadPatterns":["GET"]})", "payloadPatterns"},
+    {R"({"payloadPatterns":["GET", "(unclosed"]})", "payloadPatterns[1]"},
     {R"({"payloadPatterns":"GET"})", "payloadPatterns"},
     {R"({"payloadPatterns":[1]})", "payloadPatterns[0]"},
     {R"({"payloadPatterns":["a",null]})", "payloadPatterns[1]"},
