@@ -133,6 +133,25 @@ HttpResponse RestApi::route(const HttpRequest& req) {
         if (m != "GET") return method_not_allowed(req, "GET");
         return from(sessions_.files(name));
     }
+    if (seg.size() == 4 && seg[3] == "analysis") {
+        if (m != "GET") return method_not_allowed(req, "GET");
+        analysis::ReportOptions report;
+        bool wait = true;
+        for (const auto& [key, value] : req.query) {
+            if (key == "top") {
+                if (value.empty() || value.size() > 9 || value.find_first_not_of("0123456789") != std::string::npos)
+                    return json_error(400, "InvalidArgument", "top must be a number from 0 (all) to 999999999", "top");
+                report.top = std::stoul(value);
+            } else if (key == "async") {
+                if (value != "true" && value != "false")
+                    return json_error(400, "InvalidArgument", "async must be true or false", "async");
+                wait = value == "false";
+            } else {
+                return json_error(400, "InvalidArgument", "unknown query parameter (top, async)", key);
+            }
+        }
+        return from(sessions_.analysis(name, report, wait));
+    }
     if (seg.size() == 5 && seg[3] == "files") {
         if (m != "GET") return method_not_allowed(req, "GET");
         auto target = sessions_.download(name, seg[4]);

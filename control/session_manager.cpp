@@ -403,6 +403,7 @@ ApiResult SessionManager::remove(const std::string& name, bool purge) {
         ::rmdir(dir.c_str());
     }
     sessions_.erase(it);
+    analysis_cache_.forget(name);
     log_info("session " + name + ": deleted" + (purge ? " with " + std::to_string(removed) + " files" : ""));
     return {200, {{"name", name}, {"deleted", true}, {"purged", purge}, {"filesRemoved", removed}}};
 }
@@ -444,6 +445,29 @@ std::variant<DownloadTarget, ApiResult> SessionManager::download(const std::stri
             return DownloadTarget{dir + "/" + dataplane::partial_file_name(file), st.current_file.bytes, file};
     }
     return api_error(404, "NotFound", "session '" + name + "' has no file '" + file + "'", "file");
+}
+
+ApiResult SessionManager::analysis(const std::string& name, const analysis::ReportOptions& report, bool wait) {
+    std::vector<analysis::CaptureFileRef> files;
+    nlohmann::json about;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = sessions_.find(name);
+        if (it == sessions_.end()) return api_error(404, "NotFound", "no session '" + name + "'", "name");
+        const Session& s = it->second;
+        const std::string dir = s.directory(config_.capture.root);
+        for (const auto& f : s.files) files.push_back({dir + "/" + f.name, f.name});
+        nlohmann::json excluded = nullptr;
+        if (s.status == SessionStatus::Running && s.sink) {
+            const auto st = s.sink->status();
+            if (st.has_current_file) excluded = st.current_file.name;
+        }
+        about = {{"name", name}, {"status", status_name(s.status)}, {"fileBeingWritten", excluded}};
+    }
+    // The analysis reads files for seconds or minutes: never under the manager's lock.
+    analysis::CacheReply r = analysis_cache_.get(name, files, report, wait);
+    if (r.status == 200 || r.status == 202) r.body["session"] = about;
+    return {r.status, std::move(r.body)};
 }
 
 ApiResult SessionManager::ports() const {

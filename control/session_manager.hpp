@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "control/analysis/analysis_cache.hpp"
 #include "control/config.hpp"
 #include "control/session.hpp"
 #include "dataplane/engine.hpp"
@@ -61,6 +62,10 @@ public:
     std::variant<DownloadTarget, ApiResult> download(const std::string& name,
                                                      const std::string& file) const;
     ApiResult ports() const;
+    // Flows, protocols, talkers and timeline of the session's complete files (the file
+    // being written is left out until it is closed): 200 with the report, or 202 while a
+    // large analysis runs in the background. Cached until the files change.
+    ApiResult analysis(const std::string& name, const analysis::ReportOptions& report, bool wait);
 
     // Every ~50 ms: apply writer events (files closed/deleted, sessions the writer
     // stopped at a limit or on an error), unpublish stopped sessions, persist.
@@ -85,6 +90,8 @@ private:
     mutable std::mutex mutex_;
     std::map<std::string, Session> sessions_;
     bool shutting_down_ = false;
+    // Its own lock; only remove() calls it (forget) under mutex_, and it never calls back.
+    analysis::AnalysisCache analysis_cache_;
 };
 
 }  // namespace trawl::control

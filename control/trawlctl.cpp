@@ -2,6 +2,8 @@
 // scripts; the server's own error message and a non-zero exit status on failure.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -9,8 +11,11 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "control/analysis/analyzer.hpp"
+#include "control/analysis/report.hpp"
 #include "control/config.hpp"
 #include "control/http_client.hpp"
 
@@ -37,6 +42,12 @@ commands:
   download NAME FILE [-o PATH]
   ports
   metrics
+  analyze FILE... | --session NAME  [--top N] [--table NAME]... [--csv] [--threads N]
+                     flows, protocols, services, top talkers, countries and a timeline
+                     of pcap/pcapng files (read here, on every core), or of a session's
+                     files (analysed by trawld); --top 0 lists every flow and address;
+                     --table summary|flows|protocols|services|addresses|countries|timeline
+                     (repeatable; with --csv one of those or files, default flows)
 
 filter flags (one filter; use --file for several):
   --src CIDR|A-B     --dst CIDR|A-B      (repeatable)
@@ -220,6 +231,89 @@ json build_spec(const std::vector<std::string>& a, size_t start) {
     return spec;
 }
 
+// analyze: local files through the engine here, or a session through trawld (which
+// answers 202 while a large analysis runs: poll until the result is there).
+int analyze_command(const Options& o, const HttpClient& client) {
+    std::vector<trawl::analysis::InputFile> files;
+    std::string session;
+    std::vector<std::string> tables;
+    trawl::analysis::ReportOptions report;
+    trawl::analysis::AnalyzeOptions engine;
+    bool csv = false;
+    uint64_t wait_seconds = 3600;
+    const auto& a = o.args;
+    for (size_t i = 1; i < a.size(); ++i) {
+        const std::string& f = a[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= a.size()) usage_error(f + " needs a value");
+            return a[++i];
+        };
+        if (f == "--session") session = value();
+        else if (f == "--top") report.top = size_t(to_number(f, value()));
+        else if (f == "--table") tables.push_back(value());
+        else if (f == "--csv") csv = true;
+        else if (f == "--threads") engine.threads = unsigned(to_number(f, value()));
+        else if (f == "--chunk-bytes") engine.chunk_bytes = to_number(f, value());
+        else if (f == "--wait") wait_seconds = to_number(f, value());
+        else if (f.size() > 1 && f[0] == '-') usage_error("analyze: unknown option " + f);
+        else files.push_back({f, f});
+    }
+    if (session.empty() == files.empty()) usage_error("analyze needs capture files or --session NAME (not both)");
+    if (csv && tables.size() > 1) usage_error("analyze --csv prints one --table");
+    const auto& known = trawl::analysis::report_sections();
+    for (const auto& t : tables)
+        if (std::find(known.begin(), known.end(), t) == known.end() && !(csv && t == "files"))
+            usage_error("analyze: unknown --table " + t);
+
+    json result;
+    if (!session.empty()) {
+        const std::string path = "/v1/captures/" + url_encode_segment(session) + "/analysis?top=" +
+                                 std::to_string(report.top);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
+        bool told = false;
+        for (;;) {
+            const HttpReply r = client.request("GET", path);
+            if (r.status == 200) {
+                try {
+                    result = json::parse(r.body);
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "trawlctl: trawld answered something that is not JSON: %s\n", e.what());
+                    return kExitError;
+                }
+                break;
+            }
+            if (r.status != 202) return report_failure(r);
+            if (std::chrono::steady_clock::now() >= deadline) {
+                std::fprintf(stderr, "trawlctl: the analysis of %s is still running after %llu s; ask again later\n",
+                             session.c_str(), static_cast<unsigned long long>(wait_seconds));
+                return kExitError;
+            }
+            if (!told) {
+                std::fprintf(stderr, "trawlctl: trawld is analysing %s in the background; waiting\n", session.c_str());
+                told = true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+    } else {
+        const trawl::analysis::Analysis analysis = trawl::analysis::analyze(files, engine);
+        result = trawl::analysis::to_json(analysis, report);
+        bool any_read = false;
+        for (const auto& f : analysis.files) any_read = any_read || f.error.empty() || f.records > 0;
+        if (!any_read) {
+            for (const auto& w : analysis.warnings) std::fprintf(stderr, "trawlctl: %s\n", w.c_str());
+            return kExitError;
+        }
+    }
+    if (o.json_output) {
+        std::printf("%s\n", result.dump(2).c_str());
+    } else if (csv) {
+        std::printf("%s", trawl::analysis::render_csv(result, tables.empty() ? "flows" : tables[0]).c_str());
+    } else {
+        std::printf("%s", trawl::analysis::render_text(result, tables).c_str());
+    }
+    return 0;
+}
+
 void print_session(const json& s) {
     const json& d = s.value("droppedPackets", json::object());
     std::printf("name:          %s\n", text(s["name"]).c_str());
@@ -364,6 +458,8 @@ int main(int argc, char** argv) {
             rows.push_back({text(p["name"]), text(p["rxPackets"]), text(p["rxBytes"]), text(p["rxMissed"]),
                             text(p["rxNoMbuf"]), text(p["rxErrors"])});
         print_table({"PORT", "RX PACKETS", "RX BYTES", "MISSED", "NO MBUF", "ERRORS"}, rows);
+    } else if (cmd == "analyze") {
+        return analyze_command(o, client);
     } else if (cmd == "metrics") {
         const HttpReply r = client.request("GET", "/metrics");
         if (r.status != 200) return report_failure(r);

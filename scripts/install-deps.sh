@@ -10,6 +10,8 @@ PACKAGES=(
   libdpdk-dev dpdk dpdk-dev libnuma-dev libpcap-dev libhyperscan-dev liburing-dev
   # control plane
   libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev libcurl4-openssl-dev libtbb-dev
+  # capture analysis: countries per address (old data, see docs/analysis.md)
+  geoip-database libgeoip-dev
   # tests and tools that read what trawl writes
   libgtest-dev libgmock-dev libpcre2-dev tshark wireshark-common tcpdump prometheus curl jq procps fio
 )

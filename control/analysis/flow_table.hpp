@@ -88,6 +88,14 @@ public:
         return find_or_insert_slow(key, hash, sequence, direction, ns);
     }
 
+    // Batched lookups hide the two cache misses of a lookup (slot, then entry): touch
+    // the slot of every packet of a batch, then the entry of every packet, then update.
+    void prefetch_slot(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+    void prefetch_entry(uint64_t hash) const {
+        const uint64_t slot = slots_[hash & mask_];
+        if (slot != 0 && (slot >> 32) == (hash >> 32)) __builtin_prefetch(&flows_[uint32_t(slot) - 1]);
+    }
+
     // Merges every flow of `other` into this table.
     void merge(const FlowTable& other);
 

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 
 namespace trawl::analysis {
@@ -40,6 +41,29 @@ std::string date_of(const std::string& info) {
         if (digits) return info.substr(i, 4) + "-" + info.substr(i + 4, 2) + "-" + info.substr(i + 6, 2);
     }
     return "";
+}
+
+// The installed version of Debian's geoip-database ("20230203+really20191224-0+deb12u1")
+// from dpkg's status file, or "". The files' own header carries the date they were
+// rebuilt by the package, not the date of the data; the version says which data it is.
+std::string debian_package_version() {
+    std::ifstream in("/var/lib/dpkg/status");
+    std::string line;
+    bool in_package = false;
+    while (std::getline(in, line)) {
+        if (line.rfind("Package: ", 0) == 0) in_package = line == "Package: geoip-database";
+        else if (in_package && line.rfind("Version: ", 0) == 0) return line.substr(9);
+    }
+    return "";
+}
+
+// "2019-12-24" from "20230203+really20191224-0+deb12u1" (the data behind "really"), or
+// from a plain "20191224-1".
+std::string date_of_version(const std::string& version) {
+    const size_t really = version.find("really");
+    const std::string digits = version.substr(really == std::string::npos ? 0 : really + 6, 8);
+    if (digits.size() != 8 || digits.find_first_not_of("0123456789") != std::string::npos) return "";
+    return digits.substr(0, 4) + "-" + digits.substr(4, 2) + "-" + digits.substr(6, 2);
 }
 
 GeoIPTag* open_database(const std::string& path) {
@@ -85,15 +109,17 @@ GeoIp::GeoIp(const std::string& directory) {
             database_ = info;
             std::free(info);
         }
-        data_date_ = date_of(database_);
+        package_version_ = debian_package_version();
+        data_date_ = date_of_version(package_version_);
+        if (data_date_.empty()) data_date_ = date_of(database_);
     }
     if (!v4_ && !v6_) {
         note_ = "no GeoIP country database in " + directory +
                 " (install Debian's geoip-database): public addresses show as unknown";
     } else {
-        note_ = "country data is old: " + std::string(data_date_.empty() ? "an undated" : "the " + data_date_) +
-                " GeoLite Country database from Debian's geoip-database, no longer updated; addresses may "
-                "have moved since";
+        note_ = "country data is old: GeoLite Country data of " + (data_date_.empty() ? "unknown date" : data_date_) +
+                " (Debian geoip-database" + (package_version_.empty() ? "" : " " + package_version_) +
+                "), no longer updated; addresses may have moved to other countries since";
         if (!v6_) note_ += "; no IPv6 database, public IPv6 addresses show as unknown";
     }
 }

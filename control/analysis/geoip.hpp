@@ -1,6 +1,7 @@
 // Country of an IP address, from Debian's geoip-database (MaxMind's legacy GeoLite
-// Country files read with libGeoIP). That data stopped being updated in 2019-12: every
-// place that shows a country also shows the database date and says the data is old.
+// Country files read with libGeoIP). Debian 12 ships the data of 2019-12-24 (package
+// 20230203+really20191224) and it is no longer updated: every place that shows a country
+// also shows the date of the data and says that it is old.
 //
 // Addresses that are not on the public Internet are labelled by their scope instead of
 // being looked up: "private" (RFC 1918, shared 100.64/10, IPv6 ULA fc00::/7),
@@ -45,7 +46,10 @@ public:
 
     // "GEO-106FREE 20191224 Build 1 ..." of the IPv4 file, or "" when not installed.
     const std::string& database() const { return database_; }
-    // "2019-12-24": the build date of the data, or "" when unknown.
+    // Debian's package version, "20230203+really20191224-0+deb12u1", or "".
+    const std::string& package_version() const { return package_version_; }
+    // "2019-12-24": the date of the data (from the package version — the files' header
+    // holds the date they were rebuilt), or "" when unknown.
     const std::string& data_date() const { return data_date_; }
     // One sentence for people: how old the data is, or that it is missing.
     const std::string& note() const { return note_; }
@@ -55,7 +59,7 @@ public:
 private:
     GeoIPTag* v4_ = nullptr;
     GeoIPTag* v6_ = nullptr;
-    std::string database_, data_date_, note_;
+    std::string database_, package_version_, data_date_, note_;
 };
 
 }  // namespace trawl::analysis

@@ -142,8 +142,6 @@ std::vector<Timeline::Bucket> Timeline::buckets(size_t max_buckets) const {
     while (level + 1 < ladder().size() && span_at(level) > int64_t(max_buckets)) ++level;
     std::vector<Counts> counts;
     const int64_t first = rebinned(level, counts);
-    // Leading and trailing buckets are non-empty by construction (they hold min and max),
-    // except after a re-bin of a dense vector that was extended; trim to the packets.
     const int64_t w = ladder()[level];
     const int64_t lo = floor_div(min_ns_, w), hi = floor_div(max_ns_, w);
     for (int64_t i = lo; i <= hi; ++i) {

@@ -33,6 +33,8 @@ public:
         if (current_ && ns >= current_start_ && ns < current_end_) {
             current_->packets += 1;
             current_->bytes += bytes;
+            min_ns_ = ns < min_ns_ ? ns : min_ns_;
+            max_ns_ = ns > max_ns_ ? ns : max_ns_;
             return;
         }
         add_slow(ns, bytes);
@@ -46,6 +48,8 @@ public:
 
     void merge(const Timeline& other);
     bool empty() const { return counts_.empty(); }
+    int64_t min_ns() const { return min_ns_; }  // earliest timestamp added (when not empty)
+    int64_t max_ns() const { return max_ns_; }
 
     // Re-binned to the finest ladder width that spans every packet in at most
     // `max_buckets` buckets; empty buckets included, so the list is a continuous series.
