@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include "dataplane/handoff.hpp"
+#include "dataplane/large_stack.hpp"
 #include "dataplane/pattern_set.hpp"
 #include "dataplane/worker.hpp"
 #include "dataplane/writer.hpp"
@@ -217,8 +218,9 @@ void Engine::shutdown() {
 }
 
 std::unique_ptr<RuleSet> Engine::build(const std::vector<SlotRules>& sessions, std::string& error) {
-    std::unique_ptr<RuleSet> next =
-        RuleSet::build(sessions, unsigned(writers_.size()), config_.classifier, error);
+    std::unique_ptr<RuleSet> next = on_large_stack([&] {
+        return RuleSet::build(sessions, unsigned(writers_.size()), config_.classifier, error);
+    });
     ++ruleset_stats_.builds;
     if (!next) ++ruleset_stats_.build_failures;
     return next;

@@ -2,6 +2,8 @@
 
 #include <hs/hs.h>
 
+#include "dataplane/large_stack.hpp"
+
 namespace trawl::dataplane {
 namespace {
 
@@ -30,8 +32,12 @@ std::optional<PatternError> check_patterns(const std::vector<std::string>& patte
     for (const auto& p : patterns) exprs.push_back(p.c_str());
     hs_database_t* db = nullptr;
     hs_compile_error_t* err = nullptr;
-    if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), unsigned(exprs.size()), HS_MODE_BLOCK, nullptr,
-                         &db, &err) == HS_SUCCESS) {
+    // Called from request threads with small stacks; Hyperscan's compiler recurses.
+    const hs_error_t rc = on_large_stack([&] {
+        return hs_compile_multi(exprs.data(), flags.data(), ids.data(), unsigned(exprs.size()), HS_MODE_BLOCK,
+                                nullptr, &db, &err);
+    });
+    if (rc == HS_SUCCESS) {
         hs_free_database(db);
         return std::nullopt;
     }

@@ -150,6 +150,22 @@ def test_main(w, demo, rare):
         # 409: the name exists (whatever its body).
         api.error("PUT", "/v1/captures/pk-limit", 409, "AlreadyExists", "name", body={})
 
+        # IPv6 rule sets are built by rte_acl with deep recursion: a request thread's
+        # small stack once overflowed on a single IPv6 host (regression). Every shape
+        # of IPv6 rule must be accepted and the daemon must keep serving.
+        v6_shapes = [
+            {"destinationSubnets": ["2001:db8::101"]},
+            {"sourceSubnets": ["2001:db8::/32", "fe80::1/128"], "destinationPorts": ["1-1000"]},
+            {"sourceSubnets": ["::/0"], "destinationSubnets": ["2001:db8:0:1::/64", "2001:db8::42"],
+             "protocols": ["tcp"], "bidirectional": True},
+        ]
+        for i, f in enumerate(v6_shapes):
+            created = api.call("PUT", "/v1/captures/v6-shape-%d" % i, {"filters": [f], "maxPackets": 1})
+            check(created[0] == 201, "IPv6 filter %r: HTTP %d %r" % (f, created[0], created[1]))
+        check(api.ok("GET", "/healthz") == {"status": "ok"}, "serving after IPv6 rule builds")
+        for i in range(len(v6_shapes)):
+            api.ok("DELETE", "/v1/captures/v6-shape-%d" % i)
+
         s = api.wait_stopped("pk-limit")
         check(s["stopReason"] == "PacketLimitExceeded" and s["packets"] == 500,
               "pk-limit: %s %s packets" % (s["stopReason"], s["packets"]))
