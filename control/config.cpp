@@ -275,6 +275,7 @@ void read_api(Section s, Config& c) {
     s.read_string("token_file", api.token_file);
     s.read_unsigned("max_body_bytes", api.max_body_bytes, 1u << 30);
     s.read_unsigned("threads", api.threads, 256);
+    s.read_string("ui_dir", api.ui_dir);
     s.finish();
     parse_listen(api.listen, api, s.key("listen"));
     if (!api.loopback && api.token_file.empty())
@@ -283,6 +284,7 @@ void read_api(Section s, Config& c) {
                                               "the API requires a bearer token");
     if (api.threads == 0) throw FieldError(s.key("threads"), "must be at least 1");
     if (api.max_body_bytes < 1024) throw FieldError(s.key("max_body_bytes"), "must be at least 1024");
+    if (!api.ui_dir.empty() && api.ui_dir[0] != '/') throw FieldError(s.key("ui_dir"), "must be an absolute path");
 }
 
 void read_sessions(const std::optional<YAML::Node>& sessions, Config& c) {

@@ -22,6 +22,7 @@ struct ApiConfig {
     std::string token_file;     // empty: no auth, and then loopback only
     uint64_t max_body_bytes = 1 << 20;
     unsigned threads = 8;
+    std::string ui_dir;  // the web console's built files; empty: found as console_assets.hpp says
 };
 
 struct CaptureConfig {

@@ -74,11 +74,13 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
 // included) but never the body itself, or a keep-alive client would read it as the
 // start of the next response.
 void send_response(mg_connection* conn, const HttpResponse& r, bool close, bool head = false) {
+    std::string extra;
+    for (const auto& [name, value] : r.headers) extra += name + ": " + value + "\r\n";
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\n%s\r\n",
+              "Cache-Control: %s\r\n%s%s\r\n",
               r.status, reason_phrase(r.status), r.content_type.c_str(), r.body.size(),
-              close ? "Connection: close\r\n" : "");
+              r.cache_control.c_str(), extra.c_str(), close ? "Connection: close\r\n" : "");
     if (!r.body.empty() && !head) mg_write(conn, r.body.data(), r.body.size());
 }
 
@@ -216,7 +218,11 @@ int HttpServer::serve(mg_connection* conn) {
     }
 
     const bool health = req.segments.size() == 1 && req.segments[0] == "healthz";
-    if (!token_.empty() && !health) {
+    // The web console's own files are public (they hold no data; the page asks for the
+    // token and sends it on every API call), so a browser can load the login form.
+    const bool console_file = !req.segments.empty() && req.segments[0] == "ui" &&
+                              (req.method == "GET" || req.method == "HEAD");
+    if (!token_.empty() && !health && !console_file) {
         const char* header = mg_get_header(conn, "Authorization");
         // The scheme is case-insensitive (RFC 7235); the token is compared in constant time.
         std::string auth = header ? header : "";

@@ -37,6 +37,9 @@ struct HttpResponse {
     std::string content_type = "application/json";
     std::string body;
     std::optional<FileStream> file;  // set: stream this instead of body
+    // The API is never cached; the web console's hashed assets are (console_assets.cpp).
+    std::string cache_control = "no-store";
+    std::vector<std::pair<std::string, std::string>> headers;  // extra headers, sent as given
 };
 
 // {"error":{"code","message","target"}} as a response.

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "control/config.hpp"
+#include "control/console_assets.hpp"
 #include "control/http_server.hpp"
 #include "control/log.hpp"
 #include "control/metrics.hpp"
@@ -88,6 +89,8 @@ int main(int argc, char** argv) {
     try {
         config = load_config(config_path);
         if (!config.api.token_file.empty()) token = read_token(config.api.token_file);
+        if (!config.api.ui_dir.empty() && !ConsoleAssets(config.api.ui_dir).available())
+            throw FieldError("api.ui_dir", config.api.ui_dir + " holds no index.html (build it with scripts/install-ui.sh)");
     } catch (const FieldError& e) {
         std::fprintf(stderr, "trawld: config %s: %s\n", config_path.c_str(), e.what());
         return 2;
@@ -111,7 +114,12 @@ int main(int argc, char** argv) {
     SessionManager sessions(config, *engine);
     Metrics metrics(*engine, sessions);
     RestApi api(sessions, metrics);
-    HttpServer server(config.api, token, [&api](const HttpRequest& r) { return api.handle(r); });
+    const ConsoleAssets console(ConsoleAssets::locate(config.api.ui_dir));
+    if (!console.available())
+        log_warning("web console not built (no " + console.dir() + "/index.html): /ui answers 404; run scripts/install-ui.sh");
+    HttpServer server(config.api, token, [&api, &console](const HttpRequest& r) {
+        return ConsoleAssets::is_console_path(r) ? console.serve(r) : api.handle(r);
+    });
     try {
         sessions.recover();
         sessions.start_config_sessions();
@@ -126,7 +134,8 @@ int main(int argc, char** argv) {
     for (const auto& n : engine->port_names()) port_list += (port_list.empty() ? "" : ", ") + n;
     log_info("trawld " + std::string(TRAWL_VERSION) + " capturing on " + port_list + " with " +
              std::to_string(config.engine.workers) + " workers and " + std::to_string(config.engine.writers) +
-             " writers; API on http://" + config.api.listen + (token.empty() ? " (no token: loopback only)" : ""));
+             " writers; API on http://" + config.api.listen + (token.empty() ? " (no token: loopback only)" : "") +
+             (console.available() ? "; web console on http://" + config.api.listen + "/ui" : ""));
 
     timespec tick{0, 50'000'000};
     for (;;) {

@@ -16,6 +16,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libpcre2-dev tshark wireshark-common tcpdump prometheus curl jq procps fio
 )
 
+bash "$(dirname "$0")/install-ui.sh"  # web console: Node.js, chromium, pinned npm packages, ui/dist
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
