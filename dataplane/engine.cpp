@@ -8,6 +8,7 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
+#include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "dataplane/clock.hpp"
 #include "dataplane/handoff.hpp"
 #include "dataplane/large_stack.hpp"
 #include "dataplane/pattern_set.hpp"
@@ -101,6 +103,12 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config) {
         throw std::runtime_error("writers: must be 1.." + std::to_string(kMaxWriters));
     if (config.ports.empty()) throw std::runtime_error("ports: at least one port is required");
 
+    // The CPUs we may run on, before the EAL pins this thread to the main lcore's CPU.
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    sched_getaffinity(0, sizeof allowed, &allowed);
+    const bool auto_layout = !has_arg(config.eal_args, {"-l", "-c", "--lcores"});
+
     std::vector<std::string> args = eal_command_line(config);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -119,6 +127,20 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config) {
         throw std::runtime_error("workers: " + std::to_string(config.workers) +
                                  " workers need as many worker lcores, dpdk.eal gives " +
                                  std::to_string(worker_lcore_count));
+
+    if (auto_layout) {
+        // Writers, the API and analysis threads are created from this thread and inherit
+        // its affinity: give it every allowed CPU that no worker polls on, so they spread
+        // instead of sharing the main lcore's single CPU (all of them if workers use all).
+        cpu_set_t housekeeping = allowed;
+        for (unsigned l : e->worker_lcores_) {
+            const rte_cpuset_t worker_cpus = rte_lcore_cpuset(l);
+            for (int i = 0; i < CPU_SETSIZE; ++i)
+                if (CPU_ISSET(i, &worker_cpus)) CPU_CLR(i, &housekeeping);
+        }
+        if (CPU_COUNT(&housekeeping) == 0) housekeeping = allowed;
+        pthread_setaffinity_np(pthread_self(), sizeof housekeeping, &housekeeping);
+    }
 
     if (!register_capture_tag())
         throw std::runtime_error(std::string("cannot register mbuf field: ") + rte_strerror(rte_errno));
@@ -147,7 +169,8 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config) {
     if (!e->rcu_ || rte_rcu_qsbr_init(e->rcu_, config.workers) != 0)
         throw std::runtime_error("cannot initialise RCU");
 
-    const TscClock clock;
+    e->clock_ = std::make_unique<TscClock>();
+    const TscClock& clock = *e->clock_;
     e->rings_.resize(size_t(config.workers) * config.writers, nullptr);
     for (unsigned w = 0; w < config.workers; ++w)
         for (unsigned r = 0; r < config.writers; ++r) {
@@ -411,6 +434,13 @@ uint64_t Engine::now_ns() const {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
     return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+void Engine::resync_clock() {
+    const uint64_t now = TscClock::realtime_ns();
+    if (now - last_resync_ns_ < 1'000'000'000ull) return;
+    last_resync_ns_ = now;
+    clock_->resync();
 }
 
 }  // namespace trawl::dataplane

@@ -81,6 +81,8 @@ struct EngineSession {
     SinkSpec sink;
 };
 
+class TscClock;
+
 class Engine {
 public:
     // Initialises the EAL, probes and configures every port, creates rings and starts
@@ -111,6 +113,9 @@ public:
     unsigned free_slots() const;
     // Wall clock used for session deadlines (TSC-derived, ns since the epoch).
     uint64_t now_ns() const;
+    // Re-synchronises the TSC clock with CLOCK_REALTIME; the control thread calls it
+    // often, it acts about once a second (see clock.hpp).
+    void resync_clock();
 
 private:
     Engine() = default;
@@ -138,6 +143,8 @@ private:
     ActiveSession sessions_[kMaxSlots];
     RuleSetStats ruleset_stats_;
     ChangeTiming timing_;
+    std::unique_ptr<TscClock> clock_;  // shared by workers and writers; resync_clock() keeps it on time
+    uint64_t last_resync_ns_ = 0;
     bool started_ = false;
     bool stopped_ = false;
 };

@@ -3,6 +3,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 
 #include <algorithm>
@@ -31,7 +32,11 @@ Writer::~Writer() {
     if (thread_.joinable()) drain_and_stop(StopReason::ServiceStopped);
 }
 
-void Writer::start() { thread_ = std::thread([this] { run(); }); }
+void Writer::start() {
+    thread_ = std::thread([this] { run(); });
+    // Named so that top -H, perf and /proc/PID/task tell writers apart.
+    pthread_setname_np(thread_.native_handle(), ("trawl-writer-" + std::to_string(id_)).c_str());
+}
 
 void Writer::execute(std::function<void()> command) {
     if (!thread_.joinable()) {  // not running: nothing else touches the slots

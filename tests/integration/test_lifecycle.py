@@ -88,6 +88,22 @@ def kill9_and_recover(w, replay):
         d.start()
         d.wait_for(lambda: d.session("dns-rot")["files"] >= 4, 30, "dns-rot to rotate")
         d.wait_for(lambda: d.session("icmp-one")["packets"] > 1000, 30, "icmp-one to capture")
+        # A second trawld on the same capture root is refused before it touches anything
+        # (it would "recover" the first one's open .partial files).
+        partials = partial_files(d, "icmp-one")
+        second = Trawld(w, [device], name="second")
+        check(second.root == d.root, "the second daemon must share the root")
+        second.start(wait=False)
+        try:
+            code = second.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            second.kill9()
+            raise AssertionError("a second trawld on the same root kept running")
+        check(code == 1 and "in use by another trawld (pid %d)" % d.proc.pid in second.read_log(),
+              "second trawld: exit %s, log:\n%s" % (code, second.read_log()))
+        check(partial_files(d, "icmp-one") == partials, "the second trawld touched the first one's files")
+        d.wait_for(lambda: d.session("icmp-one")["packets"] > 0 and d.session("icmp-one")["status"] == "Running",
+                   10, "first trawld still capturing")
         before = {s["name"]: s for s in d.api("GET", "/v1/captures")}
         d.kill9()
         # Immediately after kill -9, every visible file is complete and readable.
