@@ -1,6 +1,8 @@
 #include "control/session_manager.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -230,11 +232,34 @@ nlohmann::json SessionManager::status_json_locked(const Session& s) const {
             {"dialect", s.dialect}};
 }
 
+namespace {
+
+// One trawld per capture root: a second one would "recover" the first one's open
+// .partial files and resume its sessions into the same directories. The lock lives as
+// long as the process (the descriptor is never closed), so kill -9 releases it too.
+void lock_capture_root(const std::string& root) {
+    const std::string path = root + "/.trawld.lock";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("capture.root: cannot open " + path + ": " + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = {};
+        const ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+        ::close(fd);
+        throw std::runtime_error("capture.root: " + root + " is in use by another trawld" +
+                                 (n > 0 ? " (pid " + std::string(pid, size_t(n)) + ")" : std::string()));
+    }
+    const std::string me = std::to_string(::getpid());
+    if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, me.data(), me.size(), 0);
+}
+
+}  // namespace
+
 void SessionManager::recover() {
     std::lock_guard lock(mutex_);
     std::string error;
     if (!make_directories(config_.capture.root, error))
         throw std::runtime_error("capture.root: " + error);
+    lock_capture_root(config_.capture.root);
     const uint64_t now = wall_clock_ns();
     for (const auto& entry : list_directory(config_.capture.root)) {
         const std::string dir = config_.capture.root + "/" + entry;
@@ -485,6 +510,7 @@ ApiResult SessionManager::ports() const {
 void SessionManager::tick() {
     std::lock_guard lock(mutex_);
     if (shutting_down_) return;
+    engine_.resync_clock();
     for (auto& [name, s] : sessions_) {
         if (s.status != SessionStatus::Running || !s.sink) continue;
         const size_t files_before = s.files.size();
