@@ -1,6 +1,7 @@
 #include "control/config.hpp"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -287,6 +288,33 @@ void read_api(Section s, Config& c) {
     if (!api.ui_dir.empty() && api.ui_dir[0] != '/') throw FieldError(s.key("ui_dir"), "must be an absolute path");
 }
 
+// The upload engine (docs/storage.md). Bounds are the service's (a block of at most
+// 4000 MiB, a Put Blob of at most 5000 MiB) and what keeps a retry loop sane.
+void read_storage(Section s, Config& c) {
+    auto& u = c.storage;
+    s.read_unsigned("threads", u.threads, 64);
+    s.read_unsigned("block_size_bytes", u.blob.block_size_bytes, 4000ull << 20);
+    s.read_unsigned("single_put_max_bytes", u.blob.single_put_max_bytes, 5000ull << 20);
+    s.read_unsigned("retry_initial_ms", u.retry_initial_ms, 3'600'000);
+    s.read_unsigned("retry_max_ms", u.retry_max_ms, 86'400'000);
+    s.read_unsigned("retry_deadline_seconds", u.retry_deadline_s, 30ull * 86'400);
+    s.read_unsigned("connect_timeout_ms", u.blob.connect_timeout_ms, 600'000);
+    s.read_unsigned("stall_timeout_seconds", u.blob.stall_timeout_s, 86'400);
+    s.read_unsigned("max_send_bytes_per_second", u.blob.max_send_bytes_per_second, uint64_t(1) << 40);
+    s.read_string("ca_file", u.blob.ca_file);
+    s.finish();
+    if (u.threads == 0) throw FieldError(s.key("threads"), "must be at least 1");
+    if (u.blob.block_size_bytes < (64u << 10)) throw FieldError(s.key("block_size_bytes"), "must be at least 65536");
+    if (u.retry_initial_ms == 0) throw FieldError(s.key("retry_initial_ms"), "must be at least 1");
+    if (u.retry_max_ms < u.retry_initial_ms)
+        throw FieldError(s.key("retry_max_ms"), "must be at least storage.retry_initial_ms (" +
+                                                    std::to_string(u.retry_initial_ms) + ")");
+    if (u.blob.connect_timeout_ms == 0) throw FieldError(s.key("connect_timeout_ms"), "must be at least 1");
+    if (u.blob.stall_timeout_s == 0) throw FieldError(s.key("stall_timeout_seconds"), "must be at least 1");
+    if (!u.blob.ca_file.empty() && ::access(u.blob.ca_file.c_str(), R_OK) != 0)
+        throw FieldError(s.key("ca_file"), "cannot read " + u.blob.ca_file + ": " + std::strerror(errno));
+}
+
 void read_sessions(const std::optional<YAML::Node>& sessions, Config& c) {
     if (!sessions) return;
     const YAML::Node& node = *sessions;
@@ -374,6 +402,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
     c.capture.limits.max_rules_per_session =
         std::min<uint64_t>(c.capture.limits.max_rules_per_session, c.engine.classifier.max_rules);
     read_api(Section(top.get("api"), "api"), c);
+    read_storage(Section(top.get("storage"), "storage"), c);
     if (auto v = top.get("log_level")) c.log_level = parse_choice(*v, "log_level", {"debug", "info", "warning", "error"});
     read_sessions(top.get("sessions"), c);
     top.finish();

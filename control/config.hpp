@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "control/session_spec.hpp"
+#include "control/storage/upload_config.hpp"
 #include "dataplane/engine.hpp"
 
 namespace trawl::control {
@@ -47,6 +48,7 @@ struct Config {
     CaptureConfig capture;
     ApiConfig api;
     std::vector<ConfigSession> sessions;
+    storage::UploadConfig storage;  // `storage:` — the upload engine (docs/storage.md)
     std::string log_level = "info";
 };
 

@@ -426,6 +426,7 @@ std::vector<FilterDraft> read_filters(const json& list, const std::string& targe
 //                             given. When either is missing or 0 the product would read
 //                             as "no limit", so the default limit stays instead.
 //   target, targetType, scope, storageLocation, storageSettings → ignored, reported
+//   storageLocation.storagePath with a SAS query → storage.uploadUrl (docs/storage.md)
 SpecDraft read_network_watcher_body(const json& body, const SpecLimits& limits,
                                     bool allow_name) {
     require_known_keys(body, "", kArmBodyKeys, allow_name);
@@ -436,8 +437,26 @@ SpecDraft read_network_watcher_body(const json& body, const SpecLimits& limits,
 
     SpecDraft draft;
     draft.filters_target = path("filters");
+    // storageLocation.storagePath with a SAS query is somewhere trawl can upload to:
+    // it becomes the session's storage.uploadUrl, and only the sub-fields that mean
+    // nothing here (storageId, filePath, ...) are reported as ignored. A path without
+    // a query (the plain blob URL Azure itself fills in) stays ignored, as before.
+    bool storage_used = false;
+    if (const json* location = find_field(properties, "storageLocation"); location && location->is_object()) {
+        const json* storage_path = find_field(*location, "storagePath");
+        if (storage_path && storage_path->is_string() &&
+            storage_path->get_ref<const std::string&>().find('?') != std::string::npos) {
+            const std::string location_path = path("storageLocation");
+            validate_upload_url(*storage_path, field_path(location_path, "storagePath"));
+            draft.storage = StorageSpec{storage_path->get<std::string>(), false};
+            storage_used = true;
+            for (const auto& [key, value] : location->items())
+                if (key != "storagePath") draft.ignored_fields.push_back(field_path(location_path, key));
+        }
+    }
     for (const auto key : kIgnoredArmProperties)
-        if (properties.contains(key)) draft.ignored_fields.push_back(path(key));
+        if (properties.contains(key) && !(storage_used && key == "storageLocation"))
+            draft.ignored_fields.push_back(path(key));
 
     if (const json* v = find_field(properties, "bytesToCapturePerPacket"))
         draft.bytes_to_capture_per_packet = read_snap_length(*v, path("bytesToCapturePerPacket"));

@@ -55,6 +55,7 @@ struct SpecDraft {
     std::optional<uint64_t> file_size_bytes;
     std::optional<uint64_t> file_count;
     std::optional<dataplane::FileFormat> format;
+    std::optional<StorageSpec> storage;
     std::vector<std::string> ignored_fields;
 };
 

@@ -167,6 +167,33 @@ public:
         }
         for (const auto& [state, n] : by_state) states.add({{"status", state}}, n);
         for (auto* f : {&spk, &sby, &sdrop, &sdisc, &sfiles, &states}) out.push_back(f->family);
+
+        // Uploads to object storage (docs/storage.md): one set for the whole daemon.
+        const auto up = sessions_.upload_stats();
+        FamilyBuilder ubytes = counter("trawl_storage_uploaded_bytes_total",
+                                       "Bytes of capture files accepted by the storage service");
+        ubytes.add({}, double(up.uploaded_bytes));
+        FamilyBuilder ufiles = counter("trawl_storage_uploaded_files_total", "Capture files uploaded completely");
+        ufiles.add({}, double(up.uploaded_files));
+        FamilyBuilder ufail = counter("trawl_storage_failed_files_total",
+                                      "Uploads given up (permanent error or retry deadline): StorageFailed");
+        ufail.add({}, double(up.failed_files));
+        FamilyBuilder uskip = counter("trawl_storage_skipped_files_total",
+                                      "Files deleted locally (ring buffer, operator) before they could be uploaded");
+        uskip.add({}, double(up.skipped_files));
+        FamilyBuilder uattempts = counter("trawl_storage_upload_attempts_total", "Upload attempts, first ones included");
+        uattempts.add({}, double(up.attempts));
+        FamilyBuilder uretries = counter("trawl_storage_upload_retries_total", "Upload attempts after a failed one");
+        uretries.add({}, double(up.retries));
+        FamilyBuilder ubusy = counter("trawl_storage_upload_busy_seconds_total", "Time upload threads spent sending");
+        ubusy.add({}, up.busy_seconds);
+        FamilyBuilder uqueue = gauge("trawl_storage_queue_files",
+                                     "Closed files waiting to be uploaded (for a thread or a retry)");
+        uqueue.add({}, double(up.queued));
+        FamilyBuilder uflight = gauge("trawl_storage_uploads_in_flight", "Files being uploaded now");
+        uflight.add({}, double(up.in_flight));
+        for (auto* f : {&ubytes, &ufiles, &ufail, &uskip, &uattempts, &uretries, &ubusy, &uqueue, &uflight})
+            out.push_back(f->family);
         return out;
     }
 

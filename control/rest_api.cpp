@@ -2,9 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "control/storage/sas_url.hpp"
 
 namespace trawl::control {
 namespace {
@@ -49,7 +52,9 @@ bool parse_body(const HttpRequest& req, nlohmann::json& out, HttpResponse& error
             return false;
         }
     } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
-        error = json_error(400, "InvalidJson", std::string("the body is not valid JSON: ") + e.what(), "body");
+        // The parser quotes what it last read, which may be part of a SAS signature.
+        error = json_error(400, "InvalidJson", storage::redact(std::string("the body is not valid JSON: ") + e.what()),
+                           "body");
         return false;
     }
     if (!out.is_object()) {
@@ -122,12 +127,19 @@ HttpResponse RestApi::route(const HttpRequest& req) {
         nlohmann::json body;
         HttpResponse error;
         if (!parse_body(req, body, error)) return error;
+        // {"sasUrl": "<container URL with SAS query>"} (VPN-gateway style): the session's
+        // files are uploaded there (docs/storage.md).
+        std::optional<std::string> sas_url;
         for (const auto& [key, value] : body.items()) {
-            if (key == "sasUrl")
-                return json_error(400, "InvalidArgument", "upload at stop is not supported by this build yet", "sasUrl");
-            return json_error(400, "InvalidArgument", "unknown field", key);
+            if (key != "sasUrl") return json_error(400, "InvalidArgument", "unknown field (sasUrl)", key);
+            try {
+                validate_upload_url(value, "sasUrl");
+            } catch (const FieldError& e) {
+                return json_error(400, "InvalidArgument", e.message(), e.target());
+            }
+            sas_url = value.get<std::string>();
         }
-        return from(sessions_.stop(name));
+        return from(sessions_.stop(name, sas_url));
     }
     if (seg.size() == 4 && seg[3] == "files") {
         if (m != "GET") return method_not_allowed(req, "GET");

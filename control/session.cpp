@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,6 +52,16 @@ std::optional<StopReason> parse_stop_reason(const std::string& s) {
                    StopReason::PacketLimitExceeded, StopReason::ServiceStopped})
         if (s == stop_reason_name(r)) return r;
     return std::nullopt;
+}
+
+const char* upload_state_name(UploadState s) {
+    switch (s) {
+    case UploadState::Pending: return "pending";
+    case UploadState::Uploading: return "uploading";
+    case UploadState::Uploaded: return "uploaded";
+    case UploadState::Failed: return "failed";
+    }
+    return "pending";
 }
 
 std::string format_time_ns(uint64_t ns) {
@@ -128,9 +139,25 @@ nlohmann::json Session::to_persisted_json() const {
     for (const auto& e : errors)
         errors_json.push_back({{"code", e.code}, {"message", e.message}, {"timeNs", e.time_ns}});
     const char* reason = stop_reason_name(stop_reason);
+    nlohmann::json uploads_json = nlohmann::json::object();
+    for (const auto& [file, u] : uploads)
+        uploads_json[file] = {{"state", upload_state_name(u.state == UploadState::Uploading ? UploadState::Pending
+                                                                                                : u.state)},
+                              {"attempts", u.attempts},
+                              {"lastError", u.last_error},
+                              {"uploadedNs", u.uploaded_ns}};
+    nlohmann::json remote_json = nlohmann::json::array();
+    for (const auto& f : remote_files) remote_json.push_back(file_to_json(f));
+    nlohmann::json target = nullptr;
+    if (upload_target)
+        target = {{"uploadUrl", upload_target->upload_url},
+                  {"deleteLocalAfterUpload", upload_target->delete_local_after_upload}};
     return {{"version", 1},
             {"name", name},
-            {"spec", spec.canonical},
+            {"spec", persisted_spec_json(spec)},
+            {"uploadTarget", target},
+            {"uploads", uploads_json},
+            {"remoteFiles", remote_json},
             {"dialect", dialect},
             {"status", status_name(status)},
             {"stopReason", reason ? nlohmann::json(reason) : nlohmann::json(nullptr)},
@@ -183,6 +210,23 @@ Session session_from_persisted_json(const nlohmann::json& j, const SpecDefaults&
             s.errors.push_back({e.at("code").get<std::string>(), e.at("message").get<std::string>(),
                                 e.value("timeNs", uint64_t(0))});
         for (const auto& f : j.value("files", nlohmann::json::array())) s.files.push_back(file_from_json(f));
+        if (const auto t = j.find("uploadTarget"); t != j.end() && t->is_object())
+            s.upload_target = StorageSpec{t->at("uploadUrl").get<std::string>(),
+                                          t->value("deleteLocalAfterUpload", false)};
+        else
+            s.upload_target = s.spec.storage;
+        for (const auto& [file, u] : j.value("uploads", nlohmann::json::object()).items()) {
+            FileUpload up;
+            const std::string state = u.value("state", std::string("pending"));
+            up.state = state == "uploaded" ? UploadState::Uploaded
+                       : state == "failed" ? UploadState::Failed
+                                           : UploadState::Pending;  // an attempt cut short by a stop
+            up.attempts = u.value("attempts", 0u);
+            up.last_error = u.value("lastError", std::string());
+            up.uploaded_ns = u.value("uploadedNs", uint64_t(0));
+            s.uploads[file] = up;
+        }
+        for (const auto& f : j.value("remoteFiles", nlohmann::json::array())) s.remote_files.push_back(file_from_json(f));
         s.next_file_index = j.value("nextFileIndex", uint64_t(1));
         s.first_file_index = j.value("firstFileIndex", uint64_t(1));
     } catch (const FieldError& e) {
@@ -193,15 +237,18 @@ Session session_from_persisted_json(const nlohmann::json& j, const SpecDefaults&
     return s;
 }
 
-bool write_session_file(const std::string& directory, const nlohmann::json& j, std::string& error) {
+bool write_session_file(const std::string& directory, const nlohmann::json& j, std::string& error, bool secret) {
     const std::string path = directory + "/session.json";
     const std::string tmp = path + ".tmp";
     const std::string text = j.dump(2) + "\n";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    const mode_t mode = secret ? 0600 : 0640;
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) {
         error = tmp + ": " + std::strerror(errno);
         return false;
     }
+    // A temporary left by a crash keeps its old mode through O_TRUNC: set it.
+    ::fchmod(fd, mode);
     size_t off = 0;
     while (off < text.size()) {
         const ssize_t n = ::write(fd, text.data() + off, text.size() - off);

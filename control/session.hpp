@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,20 @@ std::optional<dataplane::StopReason> parse_stop_reason(const std::string& s);
 // RFC 3339 with nanoseconds: "2026-11-22T07:00:00.000000000Z".
 std::string format_time_ns(uint64_t ns);
 std::optional<uint64_t> parse_time_ns(const std::string& s);
+
+// Upload of one closed file to the session's storage (docs/storage.md).
+enum class UploadState { Pending, Uploading, Uploaded, Failed };
+const char* upload_state_name(UploadState s);  // "pending", "uploading", "uploaded", "failed"
+
+struct FileUpload {
+    UploadState state = UploadState::Pending;
+    unsigned attempts = 0;     // over every run of trawld
+    std::string last_error;    // redacted
+    uint64_t uploaded_ns = 0;
+    // Runtime only.
+    uint64_t next_attempt_ns = 0;  // while waiting to retry
+    uint64_t generation = 0;       // matches upload-queue events to the latest submission
+};
 
 struct SessionErrorEntry {
     std::string code;  // LocalFileFailed, StorageFailed, InternalError
@@ -60,11 +75,19 @@ struct Session {
     // deleted without purge: never adopted by this one.
     uint64_t first_file_index = 1;
 
+    // Where closed files go: spec.storage, or the sasUrl of a stop (VPN-gateway style),
+    // which replaces it. Holds the SAS signature.
+    std::optional<StorageSpec> upload_target;
+    std::map<std::string, FileUpload> uploads;      // by file name
+    std::vector<dataplane::FileInfo> remote_files;  // uploaded, then deleted locally
+
     // Runtime, while Running: the engine slot and the writer-side sink.
     int slot = -1;
     std::shared_ptr<dataplane::SessionSink> sink;
 
     std::string directory(const std::string& root) const { return root + "/" + name; }
+    // session.json then carries a SAS signature and is written 0600.
+    bool holds_secret() const { return upload_target.has_value() || spec.storage.has_value(); }
     nlohmann::json to_persisted_json() const;
 };
 
@@ -73,7 +96,9 @@ Session session_from_persisted_json(const nlohmann::json& j, const SpecDefaults&
                                     const SpecLimits& limits);
 
 // Writes <dir>/session.json via a temporary file, fsync and rename. False on error.
-bool write_session_file(const std::string& directory, const nlohmann::json& j, std::string& error);
+// Mode 0640, or 0600 when `secret` (the record holds a SAS signature).
+bool write_session_file(const std::string& directory, const nlohmann::json& j, std::string& error,
+                        bool secret = false);
 
 // Reconciles a session directory after a restart: recovers hidden partial files left
 // by a crash (truncating a torn last record), publishes them, adds files that exist on

@@ -10,8 +10,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "control/log.hpp"
+#include "control/storage/sas_url.hpp"
 
 namespace trawl::control {
 
@@ -36,6 +38,16 @@ nlohmann::json file_json(const dataplane::FileInfo& f) {
             {"firstTimestamp", f.packets ? time_or_null(f.first_timestamp_ns) : nlohmann::json(nullptr)},
             {"lastTimestamp", f.packets ? time_or_null(f.last_timestamp_ns) : nlohmann::json(nullptr)},
             {"complete", f.complete}};
+}
+
+// Failures of one session's uploads kept in its errors[]: a wrong signature fails
+// every file, and a long ring-buffer session must not grow session.json without bound.
+constexpr size_t kMaxStorageErrors = 100;
+// Files that exist only in storage (uploaded, then deleted locally), listed per session.
+constexpr size_t kMaxRemoteFiles = 10000;
+
+uint64_t file_order(const std::string& session, const std::string& file) {
+    return dataplane::capture_file_index(session, file).value_or(0);
 }
 
 bool make_directory(const std::string& path, std::string& error) {
@@ -87,12 +99,136 @@ ApiResult api_error(int status, const std::string& code, const std::string& mess
 }
 
 SessionManager::SessionManager(const Config& config, dataplane::Engine& engine)
-    : config_(config), engine_(engine), port_names_(engine.port_names()) {}
+    : config_(config),
+      engine_(engine),
+      port_names_(engine.port_names()),
+      uploads_(std::make_unique<storage::UploadQueue>(config.storage)) {}
 
 void SessionManager::persist_locked(Session& s) {
     std::string error;
-    if (!write_session_file(s.directory(config_.capture.root), s.to_persisted_json(), error))
+    if (!write_session_file(s.directory(config_.capture.root), s.to_persisted_json(), error, s.holds_secret()))
         log_error("session " + s.name + ": cannot save session.json: " + error);
+}
+
+void SessionManager::queue_upload_locked(Session& s, const std::string& file) {
+    if (!s.upload_target || !uploads_) return;
+    std::string error;
+    const auto target = storage::parse_sas_url(s.upload_target->upload_url, error);
+    if (!target) {  // validated when it arrived; a hand-edited session.json could get here
+        log_error("session " + s.name + ": upload target: " + error);
+        return;
+    }
+    FileUpload& u = s.uploads[file];
+    u.state = UploadState::Pending;
+    u.next_attempt_ns = 0;
+    u.generation = ++upload_generation_;
+    uploads_->submit({s.name, file, s.directory(config_.capture.root) + "/" + file, *target, s.name + "/" + file,
+                      u.generation});
+}
+
+void SessionManager::queue_local_files_locked(Session& s, bool retry_failed) {
+    for (const auto& f : s.files) {
+        const auto it = s.uploads.find(f.name);
+        if (it != s.uploads.end() && (it->second.state == UploadState::Uploaded ||
+                                      (it->second.state == UploadState::Failed && !retry_failed)))
+            continue;
+        queue_upload_locked(s, f.name);
+    }
+}
+
+void SessionManager::apply_upload_events_locked() {
+    std::set<std::string> changed;
+    for (auto& ev : uploads_->take_events()) {
+        auto sit = sessions_.find(ev.session);
+        if (sit == sessions_.end()) continue;  // deleted meanwhile
+        Session& s = sit->second;
+        auto uit = s.uploads.find(ev.file);
+        if (uit == s.uploads.end() || uit->second.generation != ev.generation) continue;  // superseded
+        FileUpload& u = uit->second;
+        switch (ev.kind) {
+        case storage::UploadEvent::Kind::Started:
+            u.state = UploadState::Uploading;
+            ++u.attempts;
+            break;
+        case storage::UploadEvent::Kind::Retrying:
+            u.state = UploadState::Pending;
+            u.last_error = ev.message;
+            u.next_attempt_ns = ev.next_attempt_ns;
+            log_warning("session " + s.name + ": upload of " + ev.file + " failed (attempt " +
+                        std::to_string(ev.attempts) + "), retrying: " + ev.message);
+            break;
+        case storage::UploadEvent::Kind::Uploaded: {
+            u.state = UploadState::Uploaded;
+            u.uploaded_ns = ev.time_ns;
+            u.next_attempt_ns = 0;
+            u.last_error.clear();
+            changed.insert(s.name);
+            log_info("session " + s.name + ": uploaded " + ev.file + " (" + std::to_string(ev.bytes) + " bytes)");
+            if (!s.upload_target || !s.upload_target->delete_local_after_upload) break;
+            const std::string path = s.directory(config_.capture.root) + "/" + ev.file;
+            if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+                log_warning("session " + s.name + ": cannot delete uploaded " + ev.file + ": " + std::strerror(errno));
+                break;
+            }
+            const auto fit = std::find_if(s.files.begin(), s.files.end(), [&](const auto& f) { return f.name == ev.file; });
+            if (fit != s.files.end()) {
+                s.remote_files.push_back(*fit);
+                s.files.erase(fit);
+            }
+            break;
+        }
+        case storage::UploadEvent::Kind::Failed:
+        case storage::UploadEvent::Kind::Skipped: {
+            u.state = UploadState::Failed;
+            u.last_error = ev.message;
+            u.next_attempt_ns = 0;
+            changed.insert(s.name);
+            if (ev.kind == storage::UploadEvent::Kind::Skipped) {
+                log_warning("session " + s.name + ": " + ev.file + " not uploaded: " + ev.message);
+                break;
+            }
+            // The session keeps capturing and keeps the local file; the error says why.
+            size_t storage_errors = 0;
+            for (const auto& e : s.errors) storage_errors += e.code == "StorageFailed" ? 1 : 0;
+            if (storage_errors >= kMaxStorageErrors) {
+                const auto oldest = std::find_if(s.errors.begin(), s.errors.end(),
+                                                 [](const auto& e) { return e.code == "StorageFailed"; });
+                s.errors.erase(oldest);
+            }
+            s.errors.push_back({"StorageFailed", ev.file + ": " + ev.message, ev.time_ns});
+            log_error("session " + s.name + ": " + ev.file + ": " + ev.message);
+            break;
+        }
+        }
+    }
+    for (const auto& name : changed) {
+        Session& s = sessions_.at(name);
+        if (s.remote_files.size() > kMaxRemoteFiles) {
+            const size_t drop = s.remote_files.size() - kMaxRemoteFiles;
+            for (size_t i = 0; i < drop; ++i) s.uploads.erase(s.remote_files[i].name);
+            s.remote_files.erase(s.remote_files.begin(), s.remote_files.begin() + ptrdiff_t(drop));
+        }
+        persist_locked(s);
+    }
+}
+
+nlohmann::json SessionManager::upload_json_locked(const Session& s, const std::string& file) const {
+    const auto it = s.uploads.find(file);
+    if (!s.upload_target && it == s.uploads.end()) return nullptr;
+    FileUpload u;
+    if (it != s.uploads.end()) u = it->second;
+    std::string blob;
+    if (s.upload_target) {
+        std::string error;
+        if (const auto target = storage::parse_sas_url(s.upload_target->upload_url, error))
+            blob = target->blob_address(s.name + "/" + file);
+    }
+    return {{"state", upload_state_name(u.state)},
+            {"attempts", u.attempts},
+            {"blob", blob},
+            {"lastError", u.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(u.last_error)},
+            {"uploadedTime", time_or_null(u.uploaded_ns)},
+            {"nextAttemptTime", time_or_null(u.next_attempt_ns)}};
 }
 
 unsigned SessionManager::running_locked() const {
@@ -158,13 +294,31 @@ void SessionManager::apply_events_locked(Session& s) {
         case dataplane::SinkEvent::Kind::FileClosed:
             if (auto idx = dataplane::capture_file_index(s.name, ev.file.name))
                 s.next_file_index = std::max(s.next_file_index, *idx + 1);
-            if (ev.file.complete) s.files.push_back(ev.file);
+            if (ev.file.complete) {
+                s.files.push_back(ev.file);
+                queue_upload_locked(s, ev.file.name);  // a closed file never changes again
+            }
             break;
-        case dataplane::SinkEvent::Kind::FileDeleted:
-            s.files.erase(std::remove_if(s.files.begin(), s.files.end(),
-                                         [&](const auto& f) { return f.name == ev.file.name; }),
-                          s.files.end());
+        case dataplane::SinkEvent::Kind::FileDeleted: {
+            // The ring buffer removed the oldest file. Uploaded: it lives on in storage.
+            // Not yet uploaded: it is lost to storage; say so.
+            const auto fit = std::find_if(s.files.begin(), s.files.end(),
+                                          [&](const auto& f) { return f.name == ev.file.name; });
+            if (const auto up = s.uploads.find(ev.file.name); up != s.uploads.end()) {
+                if (up->second.state == UploadState::Uploaded || up->second.state == UploadState::Uploading) {
+                    // An attempt in flight holds the file open and finishes; either way the
+                    // listing keeps the file, with "local": false and its upload state.
+                    if (fit != s.files.end()) s.remote_files.push_back(*fit);
+                } else if (up->second.state != UploadState::Uploading) {
+                    uploads_->cancel(s.name, ev.file.name);
+                    log_warning("session " + s.name + ": the ring buffer deleted " + ev.file.name +
+                                " before it was uploaded (fileCount is too small for the upload rate)");
+                    s.uploads.erase(up);
+                }
+            }
+            if (fit != s.files.end()) s.files.erase(fit);
             break;
+        }
         case dataplane::SinkEvent::Kind::Stopped:
             if (ev.reason == StopReason::Error)
                 s.errors.push_back({"LocalFileFailed", ev.message, wall_clock_ns()});
@@ -216,6 +370,17 @@ nlohmann::json SessionManager::status_json_locked(const Session& s) const {
     for (const auto& e : s.errors)
         errors.push_back({{"code", e.code}, {"message", e.message}, {"time", time_or_null(e.time_ns)}});
     const char* reason = stop_reason_name(s.stop_reason);
+    nlohmann::json upload_summary = nullptr;
+    if (s.upload_target) {
+        std::map<std::string, uint64_t> by_state{{"pending", 0}, {"uploading", 0}, {"uploaded", 0}, {"failed", 0}};
+        for (const auto& [file, u] : s.uploads) ++by_state[upload_state_name(u.state)];
+        upload_summary = {{"uploadUrl", storage::redact(s.upload_target->upload_url)},
+                          {"deleteLocalAfterUpload", s.upload_target->delete_local_after_upload},
+                          {"pendingFiles", by_state["pending"]},
+                          {"uploadingFiles", by_state["uploading"]},
+                          {"uploadedFiles", by_state["uploaded"]},
+                          {"failedFiles", by_state["failed"]}};
+    }
     return {{"name", s.name},
             {"spec", s.spec.canonical},
             {"status", status_name(s.status)},
@@ -229,7 +394,8 @@ nlohmann::json SessionManager::status_json_locked(const Session& s) const {
             {"errors", errors},
             {"discardedAfterStop", discarded},
             {"currentFile", current},
-            {"dialect", s.dialect}};
+            {"dialect", s.dialect},
+            {"upload", upload_summary}};
 }
 
 namespace {
@@ -304,7 +470,17 @@ void SessionManager::recover() {
             }
         }
         auto [it, inserted] = sessions_.emplace(s.name, std::move(s));
-        persist_locked(it->second);
+        // Uploads that were pending (or cut short) when trawld stopped go on now; the
+        // records of files that are gone are dropped with them.
+        Session& stored = it->second;
+        for (auto u = stored.uploads.begin(); u != stored.uploads.end();) {
+            const auto listed = [&](const std::vector<dataplane::FileInfo>& list) {
+                return std::any_of(list.begin(), list.end(), [&](const auto& f) { return f.name == u->first; });
+            };
+            u = listed(stored.files) || listed(stored.remote_files) ? std::next(u) : stored.uploads.erase(u);
+        }
+        queue_local_files_locked(stored, false);
+        persist_locked(stored);
     }
 }
 
@@ -352,6 +528,7 @@ ApiResult SessionManager::create(const std::string& name, const nlohmann::json& 
     s.name = name;
     s.spec = std::move(parsed.spec);
     s.dialect = parsed.dialect;
+    s.upload_target = s.spec.storage;
     const std::string dir = s.directory(config_.capture.root);
     std::string error;
     if (!make_directory(dir, error)) return api_error(500, "LocalFileFailed", error);
@@ -389,7 +566,7 @@ ApiResult SessionManager::get(const std::string& name) const {
     return {200, status_json_locked(it->second)};
 }
 
-ApiResult SessionManager::stop(const std::string& name) {
+ApiResult SessionManager::stop(const std::string& name, const std::optional<std::string>& sas_url) {
     std::lock_guard lock(mutex_);
     auto it = sessions_.find(name);
     if (it == sessions_.end()) return api_error(404, "NotFound", "no session '" + name + "'", "name");
@@ -398,6 +575,19 @@ ApiResult SessionManager::stop(const std::string& name) {
         finish_locked(s, StopReason::ManuallyStopped);
         persist_locked(s);
         log_info("session " + name + ": stopped (" + (stop_reason_name(s.stop_reason) ? stop_reason_name(s.stop_reason) : "Error") + ")");
+    }
+    if (sas_url) {
+        // A new container: every local file goes there, including those already sent
+        // to the old one. The same container: what is not there yet, failed files too,
+        // so a stop with a corrected SAS retries what failed.
+        if (!s.upload_target || s.upload_target->upload_url != *sas_url) {
+            const bool delete_local = s.upload_target && s.upload_target->delete_local_after_upload;
+            s.upload_target = StorageSpec{*sas_url, delete_local};
+            for (const auto& f : s.files) s.uploads.erase(f.name);
+        }
+        queue_local_files_locked(s, true);
+        persist_locked(s);
+        log_info("session " + name + ": uploading its files to " + storage::redact(*sas_url));
     }
     return {200, status_json_locked(s)};
 }
@@ -427,6 +617,7 @@ ApiResult SessionManager::remove(const std::string& name, bool purge) {
         }
         ::rmdir(dir.c_str());
     }
+    uploads_->cancel(name);
     sessions_.erase(it);
     analysis_cache_.forget(name);
     log_info("session " + name + ": deleted" + (purge ? " with " + std::to_string(removed) + " files" : ""));
@@ -438,11 +629,29 @@ ApiResult SessionManager::files(const std::string& name) const {
     auto it = sessions_.find(name);
     if (it == sessions_.end()) return api_error(404, "NotFound", "no session '" + name + "'", "name");
     const Session& s = it->second;
+    // Files that live only in storage (uploaded, then deleted locally) are listed with
+    // "local": false, in file order with the others.
+    std::vector<std::pair<const dataplane::FileInfo*, bool>> listed;
+    for (const auto& f : s.remote_files) listed.push_back({&f, false});
+    for (const auto& f : s.files) listed.push_back({&f, true});
+    std::stable_sort(listed.begin(), listed.end(), [&](const auto& a, const auto& b) {
+        return file_order(s.name, a.first->name) < file_order(s.name, b.first->name);
+    });
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& f : s.files) out.push_back(file_json(f));
+    for (const auto& [f, local] : listed) {
+        nlohmann::json j = file_json(*f);
+        j["local"] = local;
+        j["upload"] = upload_json_locked(s, f->name);
+        out.push_back(std::move(j));
+    }
     if (s.status == SessionStatus::Running && s.sink) {
         const auto st = s.sink->status();
-        if (st.has_current_file) out.push_back(file_json(st.current_file));
+        if (st.has_current_file) {
+            nlohmann::json j = file_json(st.current_file);
+            j["local"] = true;
+            j["upload"] = nullptr;  // never while it is being written
+            out.push_back(std::move(j));
+        }
     }
     return {200, out};
 }
@@ -510,6 +719,7 @@ ApiResult SessionManager::ports() const {
 void SessionManager::tick() {
     std::lock_guard lock(mutex_);
     if (shutting_down_) return;
+    apply_upload_events_locked();
     engine_.resync_clock();
     for (auto& [name, s] : sessions_) {
         if (s.status != SessionStatus::Running || !s.sink) continue;
@@ -541,6 +751,12 @@ void SessionManager::shutdown() {
         finish_locked(s, StopReason::ServiceStopped);
         persist_locked(s);
     }
+    // Uploads in flight are abandoned (a SIGTERM must not wait for a slow service);
+    // their files stay "pending" in session.json and go up after the next start.
+    uploads_->stop();
+    apply_upload_events_locked();
+    for (auto& [name, s] : sessions_)
+        if (s.upload_target) persist_locked(s);
 }
 
 std::vector<SessionMetrics> SessionManager::metrics() const {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "control/analysis/analysis_cache.hpp"
 #include "control/config.hpp"
 #include "control/session.hpp"
+#include "control/storage/upload_queue.hpp"
 #include "dataplane/engine.hpp"
 
 namespace trawl::control {
@@ -56,7 +58,10 @@ public:
     ApiResult create(const std::string& name, const nlohmann::json& body);
     ApiResult list() const;
     ApiResult get(const std::string& name) const;
-    ApiResult stop(const std::string& name);
+    // With `sas_url` (VPN-gateway style) the session's files are uploaded there once it
+    // has stopped; also on a session already stopped, which is how a failed upload is
+    // retried. The URL was validated by the caller.
+    ApiResult stop(const std::string& name, const std::optional<std::string>& sas_url = std::nullopt);
     ApiResult remove(const std::string& name, bool purge);
     ApiResult files(const std::string& name) const;
     std::variant<DownloadTarget, ApiResult> download(const std::string& name,
@@ -75,6 +80,7 @@ public:
     void shutdown();
 
     std::vector<SessionMetrics> metrics() const;
+    storage::UploadStats upload_stats() const { return uploads_->stats(); }
 
 private:
     std::optional<ApiResult> start_locked(Session& s, bool resume);
@@ -82,6 +88,12 @@ private:
     void apply_events_locked(Session& s);
     void persist_locked(Session& s);
     nlohmann::json status_json_locked(const Session& s) const;
+    // Uploads (docs/storage.md): submit one closed file, or every local file not yet
+    // uploaded (`retry_failed`: failed ones too); apply what the upload threads reported.
+    void queue_upload_locked(Session& s, const std::string& file);
+    void queue_local_files_locked(Session& s, bool retry_failed);
+    void apply_upload_events_locked();
+    nlohmann::json upload_json_locked(const Session& s, const std::string& file) const;
     unsigned running_locked() const;
 
     Config config_;
@@ -90,6 +102,8 @@ private:
     mutable std::mutex mutex_;
     std::map<std::string, Session> sessions_;
     bool shutting_down_ = false;
+    std::unique_ptr<storage::UploadQueue> uploads_;
+    uint64_t upload_generation_ = 0;
     // Its own lock; only remove() calls it (forget) under mutex_, and it never calls back.
     analysis::AnalysisCache analysis_cache_;
 };

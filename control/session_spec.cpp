@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "control/filter_dialects.hpp"
+#include "control/storage/sas_url.hpp"
 #include "dataplane/pattern_set.hpp"
 #include "dataplane/rule_expansion.hpp"
 
@@ -184,6 +185,24 @@ std::vector<std::string> read_payload_patterns(const json& value, const SpecLimi
     return patterns;
 }
 
+constexpr std::array<std::string_view, 2> kStorageKeys = {"uploadUrl", "deleteLocalAfterUpload"};
+
+StorageSpec read_storage(const json& value, const std::string& target) {
+    if (!value.is_object())
+        throw FieldError(target, std::string("must be an object {\"uploadUrl\": \"<container URL with SAS "
+                                             "query>\", \"deleteLocalAfterUpload\": false}, got ") +
+                                     value.type_name());
+    require_known_keys(value, target, kStorageKeys);
+    StorageSpec storage;
+    const auto url = value.find("uploadUrl");
+    if (url == value.end()) throw FieldError(field_path(target, "uploadUrl"), "is required");
+    validate_upload_url(*url, field_path(target, "uploadUrl"));
+    storage.upload_url = url->get<std::string>();
+    if (const auto del = value.find("deleteLocalAfterUpload"); del != value.end())
+        storage.delete_local_after_upload = read_bool(*del, field_path(target, "deleteLocalAfterUpload"));
+    return storage;
+}
+
 SpecDraft read_canonical_body(const json& body, const SpecLimits& limits, bool allow_name) {
     require_known_keys(body, "", kCanonicalBodyKeys, allow_name);
     SpecDraft draft;
@@ -191,10 +210,7 @@ SpecDraft read_canonical_body(const json& body, const SpecLimits& limits, bool a
         const auto it = body.find(key);
         return it == body.end() ? nullptr : &*it;
     };
-    if (field("storage"))
-        throw FieldError("storage",
-                         "uploads to storage are not supported by this build yet; leave "
-                         "storage out and fetch files with GET /v1/captures/{name}/files");
+    if (const json* v = field("storage")) draft.storage = read_storage(*v, "storage");
     if (const json* v = field("filters")) draft.filters = read_filters(*v, "filters", limits);
     if (const json* v = field("tracingFlags"))
         draft.tracing_flags = read_tracing_flags(*v, "tracingFlags");
@@ -244,16 +260,21 @@ json canonical_filter(const FilterDraft& draft) {
 json canonical_spec(const std::vector<FilterDraft>& filters, const SessionSpec& spec) {
     json list = json::array();
     for (const auto& f : filters) list.push_back(canonical_filter(f));
-    return json{{"filters", list},
-                {"tracingFlags", spec.tracing_flags},
-                {"payloadPatterns", spec.payload_patterns},
-                {"bytesToCapturePerPacket", spec.bytes_to_capture_per_packet},
-                {"totalBytesPerSession", spec.total_bytes_per_session},
-                {"timeLimitInSeconds", spec.time_limit_seconds},
-                {"maxPackets", spec.max_packets},
-                {"fileSizeInBytes", spec.file_size_bytes},
-                {"fileCount", spec.file_count},
-                {"format", dataplane::file_extension(spec.format)}};
+    json canonical{{"filters", list},
+                   {"tracingFlags", spec.tracing_flags},
+                   {"payloadPatterns", spec.payload_patterns},
+                   {"bytesToCapturePerPacket", spec.bytes_to_capture_per_packet},
+                   {"totalBytesPerSession", spec.total_bytes_per_session},
+                   {"timeLimitInSeconds", spec.time_limit_seconds},
+                   {"maxPackets", spec.max_packets},
+                   {"fileSizeInBytes", spec.file_size_bytes},
+                   {"fileCount", spec.file_count},
+                   {"format", dataplane::file_extension(spec.format)}};
+    // Present only when given, so a spec without uploads keeps the shape of DESIGN §3.
+    if (spec.storage)
+        canonical["storage"] = {{"uploadUrl", storage::redact(spec.storage->upload_url)},
+                                {"deleteLocalAfterUpload", spec.storage->delete_local_after_upload}};
+    return canonical;
 }
 
 SessionSpec finish_spec(const SpecDraft& draft, const SpecDefaults& defaults,
@@ -271,6 +292,7 @@ SessionSpec finish_spec(const SpecDraft& draft, const SpecDefaults& defaults,
     spec.file_size_bytes = draft.file_size_bytes.value_or(defaults.file_size_bytes);
     spec.file_count = draft.file_count.value_or(defaults.file_count);
     spec.format = draft.format.value_or(defaults.format);
+    spec.storage = draft.storage;
 
     // Lists multiply: a few long subnet and port lists can expand to millions of ACL
     // rules, which would stall every other session's RuleSet rebuild.
@@ -327,6 +349,21 @@ uint8_t parse_protocol(const json& value, const std::string& target) {
     for (const auto& p : kProtocolNames)
         if (text == p.name) return p.number;
     throw FieldError(target, expected + ", got " + in_quotes(text));
+}
+
+json persisted_spec_json(const SessionSpec& spec) {
+    json j = spec.canonical;
+    if (spec.storage) j["storage"]["uploadUrl"] = spec.storage->upload_url;
+    return j;
+}
+
+void validate_upload_url(const json& value, const std::string& target) {
+    // The value is never quoted back: it would carry the signature.
+    if (!value.is_string())
+        throw FieldError(target, std::string("must be a string (a container URL with a SAS query), got ") +
+                                     value.type_name());
+    std::string error;
+    if (!storage::parse_sas_url(value.get_ref<const std::string&>(), error)) throw FieldError(target, error);
 }
 
 bool is_valid_session_name(const std::string& name) {

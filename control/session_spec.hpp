@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,14 @@ struct SpecLimits {
     uint64_t max_pattern_length = 1024;
 };
 
+// Where closed files are uploaded (docs/storage.md). The URL holds the SAS signature, a
+// secret: the canonical echo shows it redacted; only session.json (0600) keeps it whole.
+struct StorageSpec {
+    std::string upload_url;  // container URL with SAS query, as given
+    bool delete_local_after_upload = false;
+    bool operator==(const StorageSpec&) const = default;
+};
+
 struct SessionSpec {
     std::vector<dataplane::Filter> filters;
     uint32_t tracing_flags = 0;
@@ -50,8 +59,10 @@ struct SessionSpec {
     uint64_t file_size_bytes = 0;
     uint64_t file_count = 0;
     dataplane::FileFormat format = dataplane::FileFormat::Pcap;
-    // The canonical JSON echo: every field explicit, filters in canonical keys. This is
-    // what GET returns as "spec" and what session.json stores.
+    std::optional<StorageSpec> storage;
+    // The canonical JSON echo: every field explicit, filters in canonical keys, the
+    // storage URL's signature redacted. This is what GET returns as "spec";
+    // persisted_spec_json() is what session.json stores.
     nlohmann::json canonical;
 
     dataplane::SessionRules rules() const {
@@ -72,6 +83,15 @@ struct ParsedSpec {
 // (config items). Throws FieldError naming the offending field.
 ParsedSpec parse_session_body(const nlohmann::json& body, const SpecDefaults& defaults,
                               const SpecLimits& limits, bool allow_name = false);
+
+// The canonical spec with the storage URL whole (signature included): for session.json
+// only, which is written 0600 when it holds one.
+nlohmann::json persisted_spec_json(const SessionSpec& spec);
+
+// An upload URL (storage.uploadUrl, a stop's sasUrl, a Network Watcher storagePath):
+// checked by storage::parse_sas_url; throws FieldError(target) with a message that never
+// quotes the signature.
+void validate_upload_url(const nlohmann::json& value, const std::string& target);
 
 // Session names: [A-Za-z0-9._-]{1,80}, and not "." or "..". Throws FieldError("name").
 void validate_session_name(const std::string& name);

@@ -28,6 +28,8 @@ MAX_BODY = 1 << 20  # api.max_body_bytes (the default, set explicitly)
 NO_TOKEN = ""  # send no Authorization header
 
 BAD = "/v1/captures/bad"  # a valid name that no refused request may create
+# A SAS signature in refused requests: no error message may repeat it.
+SECRET = "BadInputSecretSig%2B" + str(os.getpid())
 
 
 class Case:
@@ -127,8 +129,35 @@ def catalogue(other_file):
         put('format "cap"', {"format": "cap"}, "format"),
         put("bytesToCapturePerPacket 300000", {"bytesToCapturePerPacket": 300000}, "bytesToCapturePerPacket"),
         put("time limit over ten years", {"timeLimitInSeconds": 315360001}, "timeLimitInSeconds"),
-        put("storage (not in this build)", {"storage": {"uploadUrl": "https://a.blob.core.windows.net/c?sig=S"}},
-            "storage"),
+        # ---- storage (docs/storage.md); no message may quote the signature (checked in run_case) ----
+        put("storage is a string", {"storage": "https://a.blob.core.windows.net/c?sig=" + SECRET}, "storage"),
+        put("storage is null", {"storage": None}, "storage"),
+        put("storage without uploadUrl", {"storage": {"deleteLocalAfterUpload": True}}, "storage.uploadUrl"),
+        put("storage.uploadUrl a number", {"storage": {"uploadUrl": 443}}, "storage.uploadUrl"),
+        put("storage.uploadUrl not a URL", {"storage": {"uploadUrl": "blob storage please"}}, "storage.uploadUrl"),
+        put("storage.uploadUrl ftp://", {"storage": {"uploadUrl": "ftp://a.blob.core.windows.net/c?sig=" + SECRET}},
+            "storage.uploadUrl"),
+        put("storage.uploadUrl without a SAS query", {"storage": {"uploadUrl": "https://a.blob.core.windows.net/c"}},
+            "storage.uploadUrl"),
+        put("storage.uploadUrl query without sig=",
+            {"storage": {"uploadUrl": "https://a.blob.core.windows.net/c?sv=2021-08-06&sp=cw"}}, "storage.uploadUrl"),
+        put("storage.uploadUrl without a container",
+            {"storage": {"uploadUrl": "https://a.blob.core.windows.net/?sig=" + SECRET}}, "storage.uploadUrl"),
+        put("storage.uploadUrl http:// to a public host",
+            {"storage": {"uploadUrl": "http://a.blob.core.windows.net/c?sig=" + SECRET}}, "storage.uploadUrl"),
+        put("storage.uploadUrl with user:password@",
+            {"storage": {"uploadUrl": "https://u:p@a.blob.core.windows.net/c?sig=" + SECRET}}, "storage.uploadUrl"),
+        put("storage.uploadUrl with a space",
+            {"storage": {"uploadUrl": "https://a.blob.core.windows.net/my c?sig=" + SECRET}}, "storage.uploadUrl"),
+        put("storage.deleteLocalAfterUpload a string",
+            {"storage": {"uploadUrl": "https://a.blob.core.windows.net/c?sig=" + SECRET,
+                         "deleteLocalAfterUpload": "yes"}}, "storage.deleteLocalAfterUpload"),
+        put("unknown storage key",
+            {"storage": {"uploadUrl": "https://a.blob.core.windows.net/c?sig=" + SECRET, "container": "c"}},
+            "storage.container"),
+        put("Network Watcher storagePath with a query but no sig=",
+            {"properties": {"storageLocation": {"storagePath": "https://a.blob.core.windows.net/c?sv=1"}}},
+            "properties.storageLocation.storagePath"),
         put("payloadPatterns unbalanced parenthesis", {"payloadPatterns": ["GET (/"]}, "payloadPatterns[0]"),
         put("payloadPatterns empty pattern", {"payloadPatterns": ["ok", ""]}, "payloadPatterns[1]"),
         put("payloadPatterns number", {"payloadPatterns": [7]}, "payloadPatterns[0]"),
@@ -208,8 +237,16 @@ def catalogue(other_file):
              target="path"),
         # ---- stop bodies (the session must keep running) ----
         Case("unknown field in a stop body", "POST", "/v1/captures/ctl/stop", {"force": True}, target="force"),
-        Case("sasUrl in a stop body", "POST", "/v1/captures/ctl/stop", {"sasUrl": "https://a/c?sig=S"},
+        Case("sasUrl without a signature", "POST", "/v1/captures/ctl/stop", {"sasUrl": "https://a/c?sv=1"},
              target="sasUrl"),
+        Case("sasUrl over http:// to a public host", "POST", "/v1/captures/ctl/stop",
+             {"sasUrl": "http://a.blob.core.windows.net/c?sig=" + SECRET}, target="sasUrl"),
+        Case("sasUrl a number", "POST", "/v1/captures/ctl/stop", {"sasUrl": 1}, target="sasUrl"),
+        Case("sasUrl beside an unknown field", "POST", "/v1/captures/ctl/stop",
+             {"sasUrl": "https://a.blob.core.windows.net/c?sig=" + SECRET, "force": True}, target="force"),
+        Case("truncated JSON inside a SAS", "POST", "/v1/captures/ctl/stop",
+             b'{"sasUrl": "https://a.blob.core.windows.net/c?sig=' + SECRET.encode() + b'\x01',
+             target="body", code="InvalidJson"),
         Case("array as a stop body", "POST", "/v1/captures/ctl/stop", b"[1]", target="body", code="InvalidJson"),
         Case("malformed stop body", "POST", "/v1/captures/ctl/stop", b"{", target="body", code="InvalidJson"),
         # ---- 404, 405 ----
@@ -302,6 +339,7 @@ def run_case(d, case, watch, names_before):
     except ValueError:
         raise AssertionError("%s: the error is not JSON: %r" % (what, reply))
     err = check_error(reply.status, body, case.status, case.code, case.target, what)
+    check(SECRET not in reply.body.decode(errors="replace"), "%s: the reply repeats the SAS signature: %r" % (what, reply))
     check(len(err["message"]) < 1000, "%s: a %d-character message" % (what, len(err["message"])))
     # The daemon still answers, and nothing changed that should not have.
     h = http(d.api_port, "GET", "/healthz")

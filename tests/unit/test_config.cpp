@@ -417,6 +417,36 @@ TEST(ConfigDefaults, AbsentKeysKeepTheDocumentedDefaults) {
     EXPECT_EQ(c.api.threads, 8u);
     EXPECT_EQ(c.log_level, "info");
     EXPECT_TRUE(c.sessions.empty());
+
+    EXPECT_EQ(c.storage.threads, 2u);
+    EXPECT_EQ(c.storage.blob.block_size_bytes, 8u << 20);
+    EXPECT_EQ(c.storage.blob.single_put_max_bytes, 32u << 20);
+    EXPECT_EQ(c.storage.retry_initial_ms, 1000u);
+    EXPECT_EQ(c.storage.retry_max_ms, 60000u);
+    EXPECT_EQ(c.storage.retry_deadline_s, 3600u);
+}
+
+TEST(ConfigStorage, EveryKeyIsRead) {
+    const Config c = parse_config(kOnePort + R"(storage:
+  threads: 3
+  block_size_bytes: 1048576
+  single_put_max_bytes: 0
+  retry_initial_ms: 100
+  retry_max_ms: 2000
+  retry_deadline_seconds: 30
+  connect_timeout_ms: 500
+  stall_timeout_seconds: 7
+  max_send_bytes_per_second: 1000000
+)");
+    EXPECT_EQ(c.storage.threads, 3u);
+    EXPECT_EQ(c.storage.blob.block_size_bytes, 1u << 20);
+    EXPECT_EQ(c.storage.blob.single_put_max_bytes, 0u);
+    EXPECT_EQ(c.storage.retry_initial_ms, 100u);
+    EXPECT_EQ(c.storage.retry_max_ms, 2000u);
+    EXPECT_EQ(c.storage.retry_deadline_s, 30u);
+    EXPECT_EQ(c.storage.blob.connect_timeout_ms, 500u);
+    EXPECT_EQ(c.storage.blob.stall_timeout_s, 7u);
+    EXPECT_EQ(c.storage.blob.max_send_bytes_per_second, 1000000u);
 }
 
 TEST(ConfigDefaults, EmptyAndNullSectionsMeanDefaults) {
@@ -739,6 +769,21 @@ std::vector<BadConfig> bad_configs() {
          "sessions[0].filters", "limit is 1"},
         {"TooManySessions", p + "capture: {max_sessions: 2}\nsessions: [{name: a}, {name: b}, {name: c}]\n",
          "sessions", "3 sessions exceed capture.max_sessions (2)"},
+        // The upload engine (docs/storage.md).
+        {"UnknownStorageKey", p + "storage: {block_size: 1048576}\n", "storage.block_size", "unknown key"},
+        {"StorageBlockTooSmall", p + "storage: {block_size_bytes: 1024}\n", "storage.block_size_bytes",
+         "at least 65536"},
+        {"StorageBlockTooLarge", p + "storage: {block_size_bytes: 5000000000}\n", "storage.block_size_bytes",
+         "larger than"},
+        {"StorageNoThreads", p + "storage: {threads: 0}\n", "storage.threads", "at least 1"},
+        {"StorageRetryMaxBelowInitial", p + "storage: {retry_initial_ms: 5000, retry_max_ms: 100}\n",
+         "storage.retry_max_ms", "at least storage.retry_initial_ms"},
+        {"StorageDeadlineNotANumber", p + "storage: {retry_deadline_seconds: 1h}\n",
+         "storage.retry_deadline_seconds", "unsigned integer"},
+        {"StorageCaFileMissing", p + "storage: {ca_file: /nonexistent/ca.pem}\n", "storage.ca_file", "cannot read"},
+        {"SessionStorageWithoutSignature",
+         p + session("    storage: {uploadUrl: \"https://a.blob.core.windows.net/c?sv=1\"}\n"),
+         "sessions[0].storage.uploadUrl", "sig="},
     };
 }
 

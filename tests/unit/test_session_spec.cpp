@@ -408,14 +408,88 @@ TEST(CanonicalSpec, PayloadPatternsCompileWithHyperscanAndStorageIsRefused) {
     const auto empty = parse_error(json{{"payloadPatterns", {"a", ""}}});
     ASSERT_TRUE(empty);
     EXPECT_EQ(empty->target(), "payloadPatterns[1]");
-    const auto storage = parse_error(json::parse(
-        R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c?sig=x",
-                       "deleteLocalAfterUpload":false}})"));
-    ASSERT_TRUE(storage);
-    EXPECT_EQ(storage->target(), "storage");
-    EXPECT_NE(storage->message().find("not supported by this build yet"), std::string::npos);
-    // The SAS signature is a secret: it must not be echoed in the error.
-    EXPECT_EQ(std::string(storage->what()).find("sig=x"), std::string::npos);
+    // storage: accepted, echoed with the SAS signature redacted, kept whole for session.json.
+    const auto storage = parse(json::parse(
+        R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c?sv=2021-08-06&sig=s3cr3t%2B",
+                       "deleteLocalAfterUpload":true}})"));
+    ASSERT_TRUE(storage.spec.storage);
+    EXPECT_EQ(storage.spec.storage->upload_url, "https://a.blob.core.windows.net/c?sv=2021-08-06&sig=s3cr3t%2B");
+    EXPECT_TRUE(storage.spec.storage->delete_local_after_upload);
+    EXPECT_EQ(storage.spec.canonical["storage"],
+              json({{"uploadUrl", "https://a.blob.core.windows.net/c?sv=2021-08-06&sig=REDACTED"},
+                    {"deleteLocalAfterUpload", true}}));
+    EXPECT_EQ(storage.spec.canonical.dump().find("s3cr3t"), std::string::npos);
+    EXPECT_EQ(trawl::control::persisted_spec_json(storage.spec)["storage"]["uploadUrl"],
+              "https://a.blob.core.windows.net/c?sv=2021-08-06&sig=s3cr3t%2B");
+    // session.json's form parses back to the same spec.
+    const auto again = parse(trawl::control::persisted_spec_json(storage.spec));
+    EXPECT_EQ(again.spec.storage, storage.spec.storage);
+    EXPECT_EQ(again.spec.canonical, storage.spec.canonical);
+    // Without storage the echo has no storage key (DESIGN §3 shape).
+    EXPECT_FALSE(parse(json::object()).spec.canonical.contains("storage"));
+}
+
+TEST(SpecStorage, BadStorageNamesTheFieldAndNeverQuotesTheSignature) {
+    const std::pair<const char*, const char*> cases[] = {
+        {R"({"storage":null})", "storage"},
+        {R"({"storage":"https://a.blob.core.windows.net/c?sig=TOPSECRET"})", "storage"},
+        {R"({"storage":{}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":7}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":""}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"a.blob.core.windows.net/c?sig=TOPSECRET"}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"ftp://a.blob.core.windows.net/c?sig=TOPSECRET"}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"http://a.blob.core.windows.net/c?sig=TOPSECRET"}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c"}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c?sv=2021-08-06"}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c?sig="}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/?sig=TOPSECRET"}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net?sig=TOPSECRET"}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"https://user:pw@a.blob.core.windows.net/c?sig=TOPSECRET"}})",
+         "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c?sig=TOPSECRET#x"}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c d?sig=TOPSECRET"}})", "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c/../d?sig=TOPSECRET"}})",
+         "storage.uploadUrl"},
+        {R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c?sig=TOPSECRET","deleteLocalAfterUpload":1}})",
+         "storage.deleteLocalAfterUpload"},
+        {R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c?sig=TOPSECRET","deleteLocal":true}})",
+         "storage.deleteLocal"},
+        {R"({"storage":{"uploadUrl":"https://a.blob.core.windows.net/c?sig=TOPSECRET","sasUrl":"x"}})",
+         "storage.sasUrl"},
+    };
+    for (const auto& [body, target] : cases) {
+        const auto e = parse_error(json::parse(body));
+        ASSERT_TRUE(e) << body;
+        EXPECT_EQ(e->target(), target) << body << ": " << e->what();
+        EXPECT_EQ(std::string(e->what()).find("TOPSECRET"), std::string::npos) << e->what();
+    }
+    // http:// is for emulators on loopback only.
+    for (const char* url : {"http://127.0.0.1:10000/devstoreaccount1/c?sig=x", "http://localhost/c?sig=x",
+                            "http://[::1]:10000/acct/c?sig=x", "HTTPS://A.blob.core.windows.net/c/?sig=x"})
+        EXPECT_TRUE(parse(json{{"storage", {{"uploadUrl", url}}}}).spec.storage) << url;
+}
+
+TEST(SpecStorage, NetworkWatcherStoragePathWithSasIsTheUploadTarget) {
+    const auto with_sas = parse(json::parse(R"({"properties":{
+        "target":"/subscriptions/x/vm",
+        "storageLocation":{"storageId":"/subscriptions/x/sa","filePath":"D:\\x.cap",
+                           "storagePath":"https://sa.blob.core.windows.net/captures?sv=2021-08-06&sig=TOPSECRET"}}})"));
+    ASSERT_TRUE(with_sas.spec.storage);
+    EXPECT_EQ(with_sas.spec.storage->upload_url, "https://sa.blob.core.windows.net/captures?sv=2021-08-06&sig=TOPSECRET");
+    EXPECT_FALSE(with_sas.spec.storage->delete_local_after_upload);
+    EXPECT_EQ(with_sas.ignored_fields,
+              (std::vector<std::string>{"properties.storageLocation.filePath", "properties.storageLocation.storageId",
+                                        "properties.target"}));
+    // A plain blob URL (what Azure fills in) stays ignored.
+    const auto plain = parse(json::parse(R"({"properties":{
+        "storageLocation":{"storagePath":"https://sa.blob.core.windows.net/captures/x.cap"}}})"));
+    EXPECT_FALSE(plain.spec.storage);
+    EXPECT_EQ(plain.ignored_fields, (std::vector<std::string>{"properties.storageLocation"}));
+    // A query without a signature is an error on the field.
+    const auto bad = parse_error(json::parse(R"({"properties":{
+        "storageLocation":{"storagePath":"https://sa.blob.core.windows.net/captures?sv=2021-08-06"}}})"));
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->target(), "properties.storageLocation.storagePath");
 }
 
 // ---- Limits ----
@@ -1001,7 +1075,8 @@ const BadInput kBadBodies[] = {
     {R"({"format":"pcapng2"})", "format"},
     {R"({"format":1})", "format"},
     {R"({"format":null})", "format"},
-    {R"({"storage":{"uploadUrl":"https://x/c?sv=1&sig=s"}})", "storage"},
+    {R"({"storage":{"uploadUrl":"https://x/c?sv=1"}})", "storage.uploadUrl"},
+    {R"({"storage":{"uploadUrl":"https://x/c?sv=1&sig=s","extra":1}})", "storage.extra"},
     {R"({"storage":null})", "storage"},
     {R"({"payloadPatterns":["GET", "(unclosed"]})", "payloadPatterns[1]"},
     {R"({"payloadPatterns":"GET"})", "payloadPatterns"},
