@@ -6,6 +6,8 @@ import 'uplot/dist/uPlot.min.css';
 import { s, h } from './dom.js';
 import * as fmt from './format.js';
 
+const zeroBased = (u, min, max) => [0, max > 0 ? max * 1.1 : 1];
+
 const COLORS = ['#0b6e99', '#d9730d', '#448361', '#9065b0', '#c4554d', '#337ea9', '#cb912f', '#6b6b6b'];
 
 // A time-series chart. `series`: [{label, scale ('y' | 'y2'), value: (v) => text}];
@@ -18,7 +20,10 @@ export function timeChart({ title, series, data, height = 220, yLabel, y2Label }
     height,
     legend: { live: true },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true } },
+    // Rates and counts start at 0, so a flat line never looks like a swing.
+    scales: { x: { time: true }, y: { range: zeroBased }, y2: { range: zeroBased } },
+    // Times in UTC, as the API gives them (not the browser's zone).
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     series: [
       { label: 'time (UTC)', value: (u, v) => (v == null ? '–' : new Date(v * 1000).toISOString().replace('T', ' ').replace('Z', '')) },
       ...series.map((sr, i) => ({
@@ -33,9 +38,9 @@ export function timeChart({ title, series, data, height = 220, yLabel, y2Label }
     ],
     axes: [
       { space: 70 },
-      { scale: 'y', label: yLabel, size: 70, values: (u, vals) => vals.map((v) => series[0].tick ? series[0].tick(v) : fmt.int(v)) },
+      { scale: 'y', label: yLabel, size: 100, values: (u, vals) => vals.map((v) => series[0].tick ? series[0].tick(v) : fmt.int(v)) },
       ...(series.some((sr) => sr.scale === 'y2')
-        ? [{ scale: 'y2', side: 1, label: y2Label, size: 80, grid: { show: false },
+        ? [{ scale: 'y2', side: 1, label: y2Label, size: 100, grid: { show: false },
           values: (u, vals) => vals.map((v) => series.find((sr) => sr.scale === 'y2').tick(v)) }]
         : []),
     ],
