@@ -215,7 +215,9 @@ Session session_from_persisted_json(const nlohmann::json& j, const SpecDefaults&
                                           t->value("deleteLocalAfterUpload", false)};
         else
             s.upload_target = s.spec.storage;
-        for (const auto& [file, u] : j.value("uploads", nlohmann::json::object()).items()) {
+        // Named: items() of a temporary would iterate a destroyed object.
+        const nlohmann::json uploads_json = j.value("uploads", nlohmann::json::object());
+        for (const auto& [file, u] : uploads_json.items()) {
             FileUpload up;
             const std::string state = u.value("state", std::string("pending"));
             up.state = state == "uploaded" ? UploadState::Uploaded

@@ -132,9 +132,9 @@ class Azurite:
             req.add_header(k, v)
         try:
             with urllib.request.urlopen(req, timeout=60) as r:
-                return r.status, dict(r.headers), r.read()
+                return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
         except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read()
+            return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
     def create_container(self, name):
         status, _, body = self.request("PUT", name, "restype=container")
@@ -145,7 +145,7 @@ class Azurite:
         return "%s/%s?%s" % (self.base, container, container_sas(container, permissions, key=key))
 
     def list_blobs(self, container, prefix=""):
-        """{name: size} of the committed blobs."""
+        """{name: size} of the committed blobs. (Headers come back with lower-case names.)"""
         blobs, marker = {}, ""
         while True:
             q = "restype=container&comp=list" + ("&prefix=" + urllib.parse.quote(prefix) if prefix else "")
