@@ -3,7 +3,7 @@
 // test_console.py started on a looped net_pcap replay. Every number the page shows is
 // compared with a direct call to the same REST API; nothing is hard-coded.
 //
-//   node console_e2e.mjs --url URL --shots DIR [--token TOKEN] [--mode full|notoken]
+//   node console_e2e.mjs --url URL --shots DIR [--token TOKEN] [--mode full|notoken] [--closed-port N]
 //
 // Prints "ok - ..." per check and a closing "N passed, N failed"; exits 1 on failure.
 import { createRequire } from 'node:module';
@@ -23,9 +23,11 @@ const { values: opt } = parseArgs({
   options: {
     url: { type: 'string' }, token: { type: 'string' }, shots: { type: 'string' },
     mode: { type: 'string', default: 'full' },
+    'closed-port': { type: 'string', default: '1' },
   },
 });
 const origin = opt.url.replace(/\/$/, '');
+opt.closedPort = opt['closed-port'];
 mkdirSync(opt.shots, { recursive: true });
 
 let passed = 0;
@@ -325,6 +327,39 @@ async function full() {
   await page.locator('#flows-table th[data-col=bytes] button').click();
   await shot('analysis');
   await page.screenshot({ path: join(opt.shots, 'analysis-top.png'), fullPage: true, clip: { x: 0, y: 0, width: 1360, height: 1900 } });
+
+  // ---- upload state, when the files API reports one ----------------------------------
+  // A session created directly with an upload target where nothing listens (a closed
+  // loopback port): trawld keeps retrying, and each closed file's upload state is in
+  // GET …/files. The page must show exactly those states.
+  const upl = 'upl';
+  const created2 = await api('PUT', `/v1/captures/${upl}`, {
+    filters: [{ protocols: ['icmp'] }], maxPackets: 3000, fileSizeInBytes: 100000,
+    storage: { uploadUrl: `http://127.0.0.1:${opt.closedPort}/console-test?sv=2022-11-02&sr=c&sp=cw&sig=c2VjcmV0` },
+  });
+  equal(created2.status, 201, 'a session with an upload target is created directly');
+  await until('the upload session to stop', async () => (await api('GET', `/v1/captures/${upl}`)).data.status === 'Stopped');
+  await page.goto(`${origin}/ui#/sessions/${upl}`);
+  await page.getByRole('heading', { name: `Session ${upl}` }).waitFor();
+  await page.locator('#files-table th', { hasText: 'Upload' }).waitFor();
+  check(true, 'the Upload column appears for a session with an upload target');
+  // States move (pending ↔ uploading) while trawld retries: compare the page with an
+  // API call made right after reading it, until one refresh agrees.
+  let last = null;
+  await until('the page\'s upload states to match the API', async () => {
+    const onPage = await page.locator('#files-table tbody tr').evaluateAll((trs) => trs.map((tr) =>
+      [tr.dataset.file, tr.querySelector('[data-field=upload] .badge')?.textContent ?? null]));
+    const listed = (await api('GET', `/v1/captures/${upl}/files`)).data;
+    last = [onPage, listed.map((f) => [f.name, f.upload ? f.upload.state : null])];
+    return canonical(last[0]) === canonical(last[1]);
+  }, 20000).catch(() => {});
+  equal(last[0], last[1], `each file's upload state as GET …/files says (${last[1].length} files)`);
+  const summaryText = await page.locator('#session-summary [data-field=upload]').textContent();
+  const uplSession = (await api('GET', `/v1/captures/${upl}`)).data;
+  check(summaryText.includes(`${fmt.int(uplSession.upload.uploadedFiles)} uploaded`) && summaryText.includes(uplSession.upload.uploadUrl) &&
+    !summaryText.includes('c2VjcmV0'), 'the upload summary is shown as the API gives it, without the SAS signature', summaryText);
+  await shot('session-upload');
+  await api('DELETE', `/v1/captures/${upl}?purge=true`);
 
   // ---- ports -------------------------------------------------------------------------
   const portsBefore = (await api('GET', '/v1/ports')).data;

@@ -26,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from trawl_harness import SOURCE_ROOT, TRAFFICGEN, TRAWLD, Trawld, Workdir, check, run  # noqa: E402
+from trawl_harness import SOURCE_ROOT, TRAFFICGEN, TRAWLD, Trawld, Workdir, check, free_port, run  # noqa: E402
 
 TOKEN = "console-test-token-5f2a"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -147,13 +147,17 @@ def ui_dir_checks(w):
 
 
 def browser(d, mode, token=None):
-    cmd = ["node", os.path.join(HERE, "console_e2e.mjs"), "--url", d.url, "--shots", SHOTS, "--mode", mode]
+    cmd = ["node", os.path.join(HERE, "console_e2e.mjs"), "--url", d.url, "--shots", SHOTS, "--mode", mode,
+           "--closed-port", str(free_port())]  # an upload target where nothing listens
     if token:
         cmd += ["--token", token]
     started = time.time()
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240,
                        env=dict(os.environ, TRAWL_SOURCE_ROOT=SOURCE_ROOT))
     print(r.stdout)
+    if r.returncode != 0:  # say whether trawld was still there, and what it last logged
+        print("trawld:", "running" if d.proc.poll() is None else "exited with %s" % d.proc.returncode)
+        print("\n".join(d.read_log().splitlines()[-30:]))
     check(r.returncode == 0, "console_e2e.mjs --mode %s exited %d" % (mode, r.returncode))
     print("browser (%s): %.1f s" % (mode, time.time() - started))
 

@@ -20,7 +20,9 @@ export function rate(perSecond, unit) {
   let [p, d] = prefixes[0];
   for (const [pp, dd] of prefixes) if (Math.abs(perSecond) >= dd) [p, d] = [pp, dd];
   const v = perSecond / d;
-  return `${d === 1 ? Math.round(v) : v.toFixed(1)} ${p}${unit}/s`;
+  // Whole numbers where they are large; one decimal below 10 (chart ticks of 0.2 pkt/s).
+  const text = d === 1 && (Math.abs(v) >= 10 || Number.isInteger(v)) ? String(Math.round(v)) : v.toFixed(1);
+  return `${text} ${p}${unit}/s`;
 }
 
 export function percent(part, whole) {

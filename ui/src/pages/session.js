@@ -103,6 +103,7 @@ export function sessionPage(root, name) {
       item('Files', fmt.int(sess.files), 'files'),
       item('Current file', sess.currentFile || '–', 'currentFile'),
       item('Dialect', sess.dialect || '–', 'dialect'),
+      sess.upload ? item('Upload', uploadSummary(sess.upload), 'upload') : null,
     );
     for (const el of summary.querySelectorAll('[data-field=packets]')) el.dataset.value = String(sess.packets);
     fill(errorsList, sess.errors && sess.errors.length
@@ -122,7 +123,7 @@ export function sessionPage(root, name) {
     lastFiles = json;
     // Rebuilt on change: keep the keyboard focus on the same file's link.
     const focused = document.activeElement?.closest?.('#files-table tr')?.dataset.file;
-    // A colleague's storage upload adds `upload` to each file; show it when present.
+    // With storage configured (spec.storage), each closed file has an upload state.
     const withUpload = list.some((f) => f.upload !== undefined && f.upload !== null);
     const head = ['File', 'Bytes', 'Packets', 'First packet', 'Last packet', 'State', ...(withUpload ? ['Upload'] : [])];
     fill(files, h('div', { class: 'scroll' }, h('table', { class: 'data', id: 'files-table' },
@@ -131,7 +132,9 @@ export function sessionPage(root, name) {
       h('tbody', {}, list.length === 0 ? h('tr', {}, h('td', { colspan: head.length }, 'No files yet.')) : list.map((f) => {
         const href = `${base}/files/${api.enc(f.name)}`;
         return h('tr', { 'data-file': f.name },
-          h('th', { scope: 'row' }, h('a', { href, download: f.name, onclick: (e) => download(e, href, f.name), 'aria-label': `Download ${f.name}` }, f.name)),
+          h('th', { scope: 'row' }, f.local === false
+            ? [f.name, ' ', h('span', { class: 'muted' }, '(deleted here after upload)')]
+            : h('a', { href, download: f.name, onclick: (e) => download(e, href, f.name), 'aria-label': `Download ${f.name}` }, f.name)),
           h('td', { class: 'num', 'data-field': 'bytes', 'data-value': f.bytes, title: `${fmt.int(f.bytes)} bytes` }, fmt.bytes(f.bytes)),
           h('td', { class: 'num', 'data-field': 'packets', 'data-value': f.packets }, fmt.int(f.packets)),
           h('td', { title: f.firstTimestamp || '' }, fmt.time(f.firstTimestamp)),
@@ -149,15 +152,28 @@ export function sessionPage(root, name) {
   };
 }
 
-// The upload state as the files API gives it: a word, or an object with a state and
-// details (error, time, blob URL without its signature).
+// A file's upload state from the files API: {state: pending|uploading|uploaded|failed,
+// attempts, blob, lastError, uploadedTime, nextAttemptTime}. The blob address is shown
+// as text, never as a link: the console only talks to trawld.
 function uploadState(u) {
   if (u === undefined || u === null) return '–';
   if (typeof u !== 'object') return String(u);
-  const state = u.state ?? u.status ?? '';
-  const detail = u.error ?? u.message ?? '';
-  const el = h('span', { class: `badge upload-${String(state).toLowerCase()}` }, state || JSON.stringify(u));
-  return detail ? [el, ' ', h('span', { class: 'muted' }, String(detail))] : el;
+  const state = String(u.state ?? '');
+  const badge = h('span', { class: `badge upload-${state}`, title: u.blob || null }, state || '?');
+  const details = [];
+  if (u.attempts > 1 || (u.attempts && state !== 'uploaded')) details.push(`${u.attempts} attempt${u.attempts === 1 ? '' : 's'}`);
+  if (state === 'uploaded' && u.uploadedTime) details.push(fmt.time(u.uploadedTime));
+  if (state !== 'uploaded' && u.nextAttemptTime) details.push(`next try ${fmt.time(u.nextAttemptTime)}`);
+  if (u.lastError) details.push(u.lastError);
+  return details.length ? [badge, ' ', h('span', { class: 'muted' }, details.join(' · '))] : badge;
+}
+
+// The session's upload summary: where to (signature redacted by trawld) and how far.
+function uploadSummary(u) {
+  const counts = `${fmt.int(u.uploadedFiles)} uploaded, ${fmt.int(u.pendingFiles)} pending, ` +
+    `${fmt.int(u.uploadingFiles)} uploading, ${fmt.int(u.failedFiles)} failed`;
+  return [counts, u.deleteLocalAfterUpload ? ' (local copies deleted after upload)' : '',
+    h('br'), h('span', { class: 'muted' }, u.uploadUrl)];
 }
 
 // Without a token the link downloads as any link does. With one, the browser cannot add
