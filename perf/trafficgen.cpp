@@ -2,8 +2,8 @@
 // timestamps, so a net_pcap replay reproduces them exactly). Used by the demo, the
 // integration tests and the benchmarks in perf/.
 //
-//   trawl-trafficgen --mix demo|64|imix|mixed --packets N [--flows N] [--seed S]
-//                    [--ipv6 PERCENT] [--start-us T] [--gap-us G] --out FILE
+//   trawl-trafficgen --mix demo|64|imix|mixed|text --packets N [--flows N] [--seed S]
+//                    [--ipv6 PERCENT] [--payload-bytes N] [--start-us T] [--gap-us G] --out FILE
 //
 // Mixes:
 //   demo   an office network in miniature: web (80/443), DNS, SSH, ICMP, IPsec (ESP,
@@ -12,6 +12,8 @@
 //   64     64-byte frames on the wire (60 bytes captured, no FCS): UDP/TCP over many flows.
 //   imix   7:4:1 of 64/570/1518-byte frames.
 //   mixed  64-byte and IMIX sizes half and half, TCP and UDP.
+//   text   every packet carries exactly --payload-bytes of L4 payload of lowercase
+//          words (deterministic), for the payload-pattern benchmarks.
 // Flow f uses 10.(f>>16).(f>>8).(f) → 192.168.x.y (or fd00::/fd01:: for IPv6) and
 // ports 1024+f%50000 → a port from a small set, so rule sets in perf/ can target
 // exact fractions of the traffic.
@@ -261,7 +263,7 @@ void demo_mix(Writer& w, uint64_t packets, std::mt19937_64& rng) {
 int main(int argc, char** argv) {
     std::string mix = "demo", out;
     uint64_t packets = 10000, flows = 1024, seed = 1, ipv6_percent = 20;
-    uint64_t start_us = 1795000000ull * 1000000ull, gap_us = 10;
+    uint64_t start_us = 1795000000ull * 1000000ull, gap_us = 10, payload_bytes = 64;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i], v = argv[i + 1];
         if (a == "--mix") mix = v;
@@ -271,16 +273,18 @@ int main(int argc, char** argv) {
         else if (a == "--ipv6") ipv6_percent = std::strtoull(v.c_str(), nullptr, 10);
         else if (a == "--start-us") start_us = std::strtoull(v.c_str(), nullptr, 10);
         else if (a == "--gap-us") gap_us = std::strtoull(v.c_str(), nullptr, 10);
+        else if (a == "--payload-bytes") payload_bytes = std::strtoull(v.c_str(), nullptr, 10);
         else if (a == "--out") out = v;
         else {
             std::fprintf(stderr, "trawl-trafficgen: unknown option %s\n", a.c_str());
             return 2;
         }
     }
-    if (out.empty() || flows == 0 || (mix != "demo" && mix != "64" && mix != "imix" && mix != "mixed")) {
+    if (out.empty() || flows == 0 || (mix != "demo" && mix != "64" && mix != "imix" && mix != "mixed" && mix != "text") ||
+        payload_bytes > 9000) {
         std::fprintf(stderr,
-                     "usage: trawl-trafficgen --mix demo|64|imix|mixed --packets N [--flows N] [--seed S] "
-                     "[--ipv6 PERCENT] [--start-us T] [--gap-us G] --out FILE\n");
+                     "usage: trawl-trafficgen --mix demo|64|imix|mixed|text --packets N [--flows N] [--seed S] "
+                     "[--ipv6 PERCENT] [--payload-bytes N (text, <= 9000)] [--start-us T] [--gap-us G] --out FILE\n");
         return 2;
     }
     FILE* f = std::fopen(out.c_str(), "wb");
@@ -293,6 +297,21 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(seed);
     if (mix == "demo") {
         demo_mix(w, packets, rng);
+    } else if (mix == "text") {
+        static const char* words[] = {"the", "quick", "capture", "of", "packets", "at", "line", "rate",
+                                      "session", "filter", "host", "agent", "cookie", "accept", "value", "and"};
+        std::vector<uint8_t> payload;
+        for (uint64_t i = 0; i < packets; ++i) {
+            const uint32_t flow = uint32_t(rng() % flows);
+            const bool v6 = (rng() % 100) < ipv6_percent;
+            payload.clear();
+            while (payload.size() < payload_bytes) {
+                const char* word = words[rng() % 16];
+                for (const char* c = word; *c && payload.size() < payload_bytes; ++c) payload.push_back(uint8_t(*c));
+                if (payload.size() < payload_bytes) payload.push_back(' ');
+            }
+            w.packet(build(make_flow(flow, v6, (flow & 1) ? 6 : 17), 0, 0x18, 0, payload));
+        }
     } else {
         // On-the-wire sizes include the 4-byte FCS, which a capture does not hold.
         static const size_t imix[12] = {60, 60, 60, 60, 60, 60, 60, 566, 566, 566, 566, 1514};

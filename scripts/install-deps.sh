@@ -14,6 +14,8 @@ PACKAGES=(
   geoip-database libgeoip-dev
   # tests and tools that read what trawl writes
   libgtest-dev libgmock-dev libpcre2-dev tshark wireshark-common tcpdump prometheus curl jq procps fio
+  # perf/: where the worker's cycles go
+  linux-perf
 )
 
 bash "$(dirname "$0")/install-ui.sh"  # web console: Node.js, chromium, pinned npm packages, ui/dist
