@@ -310,7 +310,7 @@ void SessionManager::apply_events_locked(Session& s) {
                     // listing keeps the file, with "local": false and its upload state.
                     if (fit != s.files.end()) s.remote_files.push_back(*fit);
                 } else if (up->second.state != UploadState::Uploading) {
-                    uploads_->cancel(s.name, ev.file.name);
+                    uploads_->cancel(s.name, ev.file.name, true);
                     log_warning("session " + s.name + ": the ring buffer deleted " + ev.file.name +
                                 " before it was uploaded (fileCount is too small for the upload rate)");
                     s.uploads.erase(up);

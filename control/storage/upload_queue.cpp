@@ -70,13 +70,13 @@ void UploadQueue::submit(UploadJob job) {
     wake_.notify_one();
 }
 
-void UploadQueue::cancel(const std::string& session, const std::string& file) {
+void UploadQueue::cancel(const std::string& session, const std::string& file, bool skipped) {
     std::lock_guard lock(mutex_);
-    waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
-                                  [&](const Entry& e) {
-                                      return e.job.session == session && (file.empty() || e.job.file == file);
-                                  }),
-                   waiting_.end());
+    const auto end = std::remove_if(waiting_.begin(), waiting_.end(), [&](const Entry& e) {
+        return e.job.session == session && (file.empty() || e.job.file == file);
+    });
+    if (skipped) skipped_files_.fetch_add(uint64_t(waiting_.end() - end));
+    waiting_.erase(end, waiting_.end());
 }
 
 void UploadQueue::stop() {

@@ -84,7 +84,8 @@ public:
     void submit(UploadJob job);
     // Forgets waiting jobs of a session (one file, or all when `file` is empty). An
     // attempt in flight finishes; its events still arrive and can be ignored.
-    void cancel(const std::string& session, const std::string& file = {});
+    // `skipped`: the file was deleted locally (ring buffer) and is counted as skipped.
+    void cancel(const std::string& session, const std::string& file = {}, bool skipped = false);
     // Aborts attempts in flight and joins the threads. Waiting jobs are dropped: their
     // state in session.json is still "pending", and the next start submits them again.
     void stop();
