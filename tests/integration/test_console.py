@@ -165,6 +165,9 @@ def browser(d, mode, token=None):
 def main():
     prerequisites()
     os.makedirs(SHOTS, exist_ok=True)
+    for old in os.listdir(SHOTS):  # a failure.png of an earlier run must not linger
+        if old.endswith(".png"):
+            os.unlink(os.path.join(SHOTS, old))
     with Workdir("console") as w:
         ui_dir_checks(w)
         demo = w.file("demo.pcap")
