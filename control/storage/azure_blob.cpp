@@ -256,8 +256,10 @@ BlobResult BlobClient::put(const std::string& url, const std::vector<std::string
         r.ok = true;
         return r;
     }
-    r.retryable = retryable_status(r.http_status);
     r.code = !t.error_code.empty() ? t.error_code : xml_element(t.body, "Code");
+    // A body damaged on the way (the service's MD5 differs from ours) is worth sending
+    // again; every other 4xx would get the same answer.
+    r.retryable = retryable_status(r.http_status) || r.code == "Md5Mismatch";
     std::string message = xml_element(t.body, "Message");
     if (message.empty()) message = t.body.substr(0, t.body.find_first_of("\r\n"));
     if (message.size() > 300) message = message.substr(0, 300) + "...";
