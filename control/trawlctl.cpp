@@ -36,7 +36,9 @@ commands:
   create NAME [--file SPEC.json|.yaml] [filter flags] [limit flags]
   list
   show NAME
-  stop NAME
+  stop NAME [--sas-url URL]
+                     with --sas-url: upload the session's files to that container
+                     (a container URL with a SAS query; docs/storage.md)
   delete NAME [--purge]
   files NAME
   download NAME FILE [-o PATH]
@@ -396,8 +398,13 @@ int main(int argc, char** argv) {
         print_table({"NAME", "STATUS", "STOP REASON", "PACKETS", "BYTES", "DROPPED", "FILES", "STARTED"}, rows);
     } else if (cmd == "show" || cmd == "stop") {
         need(1, "a session name");
+        json stop_body = json::object();
+        for (size_t i = 2; i < o.args.size(); ++i) {
+            if (cmd == "stop" && o.args[i] == "--sas-url" && i + 1 < o.args.size()) stop_body["sasUrl"] = o.args[++i];
+            else usage_error(cmd + ": unknown option " + o.args[i]);
+        }
         const json s = cmd == "show" ? call(client, "GET", session_path(o.args[1]), rc)
-                                     : call(client, "POST", session_path(o.args[1]) + "/stop", rc, "{}");
+                                     : call(client, "POST", session_path(o.args[1]) + "/stop", rc, stop_body.dump());
         if (rc) return rc;
         if (o.json_output) std::printf("%s\n", s.dump(2).c_str());
         else print_session(s);
@@ -421,10 +428,16 @@ int main(int argc, char** argv) {
             return 0;
         }
         std::vector<std::vector<std::string>> rows;
-        for (const auto& f : list)
+        for (const auto& f : list) {
+            // UPLOAD: the upload state, "-" without an upload target; "/remote" when the
+            // file is only in storage (one word per column keeps the table easy to split).
+            const json upload = f.value("upload", json());
+            std::string upload_state = upload.is_object() ? text(upload["state"]) : "-";
+            if (!f.value("local", true)) upload_state += "/remote";
             rows.push_back({text(f["name"]), text(f["bytes"]), text(f["packets"]), text(f["firstTimestamp"]),
-                            text(f["lastTimestamp"]), f.value("complete", false) ? "complete" : "writing"});
-        print_table({"FILE", "BYTES", "PACKETS", "FIRST", "LAST", "STATE"}, rows);
+                            text(f["lastTimestamp"]), upload_state, f.value("complete", false) ? "complete" : "writing"});
+        }
+        print_table({"FILE", "BYTES", "PACKETS", "FIRST", "LAST", "UPLOAD", "STATE"}, rows);
     } else if (cmd == "download") {
         need(2, "a session name and a file name");
         std::string out = o.args[2];

@@ -39,7 +39,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from trawl_harness import Trawld, Workdir, check  # noqa: E402
+from trawl_harness import TRAWLCTL, Trawld, Workdir, check, run  # noqa: E402
 from api_checks import make_demo, rare_ports, read_pcap, wait_until  # noqa: E402
 import azurite  # noqa: E402
 
@@ -263,15 +263,22 @@ def stop_with_sas_url(d, rec, az, url):
     name = "vpn"
     rec.req("PUT", "/v1/captures/" + name, {"TracingFlags": 0, "MaxFileSize": 1})  # VPN-gateway FilterData
     wait_until(lambda: rec.session(name)["packets"] > 1000, 30, "the vpn session to capture")
-    s = rec.req("POST", "/v1/captures/%s/stop" % name, {"sasUrl": url})
+    # Through trawlctl, as an operator would.
+    r = run([TRAWLCTL, "--server", d.url, "--json", "stop", name, "--sas-url", url])
+    rec.texts.append(r.stdout + r.stderr)
+    s = json.loads(r.stdout)
     check(s["status"] == "Stopped" and s["upload"] and "sig=REDACTED" in s["upload"]["uploadUrl"], "stop: %r" % s)
     files = wait_until(lambda: all_uploaded(rec, name), 60, "the vpn files to be uploaded")
+    table = run([TRAWLCTL, "--server", d.url, "files", name]).stdout
+    rec.texts.append(table)
+    check(table.splitlines()[0].split()[-2] == "UPLOAD" and table.count(" uploaded ") == len(files),
+          "trawlctl files: %s" % table)
     copies = {}
     for f in files:
         with open(os.path.join(d.session_dir(name), f["name"]), "rb") as src:
             copies[f["name"]] = src.read()
     check_blobs_equal(az, name, copies, "stop sasUrl")
-    print("stop with sasUrl: %d files uploaded" % len(copies))
+    print("stop with sasUrl (trawlctl stop --sas-url): %d files uploaded" % len(copies))
 
 
 def throughput(d, rec, az, url):
