@@ -6,6 +6,7 @@
 
 #include <rte_acl.h>
 #include <rte_byteorder.h>
+#include <emmintrin.h>
 
 #include <cstdint>
 #include <cstring>
@@ -73,11 +74,22 @@ namespace detail {
 inline void collect(const uint32_t* results, uint32_t categories, uint16_t count,
                     const uint16_t* index, unsigned group, uint64_t* masks) {
     const unsigned base = group * kSlotsPerGroup;
+    if (categories == 1) {
+        for (uint16_t i = 0; i < count; ++i) masks[index[i]] |= uint64_t(results[i] != 0) << base;
+        return;
+    }
+    // rte_acl wants a multiple of 4 categories: four results per SSE compare, one
+    // movemask gives their "matched" bits (userdata 0 means no match).
+    const __m128i zero = _mm_setzero_si128();
     for (uint16_t i = 0; i < count; ++i) {
         const uint32_t* r = results + size_t(i) * categories;
         uint64_t bits = 0;
-        for (uint32_t c = 0; c < categories; ++c) bits |= uint64_t(r[c] != 0) << (base + c);
-        masks[index[i]] |= bits;
+        for (uint32_t c = 0; c < categories; c += 4) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + c));
+            const unsigned none = unsigned(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, zero))));
+            bits |= uint64_t(~none & 0xfu) << c;
+        }
+        masks[index[i]] |= bits << base;
     }
 }
 
