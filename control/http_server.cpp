@@ -90,10 +90,14 @@ void send_file(mg_connection* conn, const FileStream& f) {
         send_response(conn, json_error(404, "NotFound", "file is gone: " + f.download_name, "file"), false);
         return;
     }
+    // pcapng has no registered media type; Wireshark's own is application/x-pcapng.
+    const std::string& n = f.download_name;
+    const bool pcapng = n.size() >= 7 && n.compare(n.size() - 7, 7, ".pcapng") == 0;
     mg_printf(conn,
-              "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.tcpdump.pcap\r\n"
+              "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
               "Content-Length: %llu\r\nContent-Disposition: attachment; filename=\"%s\"\r\n"
               "Cache-Control: no-store\r\n\r\n",
+              pcapng ? "application/x-pcapng" : "application/vnd.tcpdump.pcap",
               static_cast<unsigned long long>(f.length), f.download_name.c_str());
     // Chunks of 256 KiB: a multi-GB file never sits in memory.
     std::unique_ptr<char[]> buf(new char[256 * 1024]);

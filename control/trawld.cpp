@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
     }
     std::string port_list;
     for (const auto& n : engine->port_names()) port_list += (port_list.empty() ? "" : ", ") + n;
+    for (const auto& note : engine->port_notes()) log_info("port " + note);
     log_info("trawld " + std::string(TRAWL_VERSION) + " capturing on " + port_list + " with " +
              std::to_string(config.engine.workers) + " workers and " + std::to_string(config.engine.writers) +
              " writers; API on http://" + config.api.listen + (token.empty() ? " (no token: loopback only)" : "") +

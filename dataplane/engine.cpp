@@ -368,6 +368,13 @@ std::vector<std::string> Engine::port_names() const {
     return out;
 }
 
+std::vector<std::string> Engine::port_notes() const {
+    std::vector<std::string> out;
+    for (const Port& p : ports_)
+        if (!p.note.empty()) out.push_back(p.name + ": " + p.note);
+    return out;
+}
+
 std::vector<WorkerStats> Engine::worker_stats() const {
     std::vector<WorkerStats> out;
     for (size_t i = 0; i < workers_.size(); ++i) {

@@ -110,6 +110,8 @@ public:
     RuleSetStats ruleset_stats() const;
     ChangeTiming last_change_timing() const;
     std::vector<std::string> port_names() const;
+    // The automatic choices made for each port (mbuf size, back-pressure, RSS), for the log.
+    std::vector<std::string> port_notes() const;
     unsigned free_slots() const;
     // Wall clock used for session deadlines (TSC-derived, ns since the epoch).
     uint64_t now_ns() const;

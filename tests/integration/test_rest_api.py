@@ -194,6 +194,14 @@ def test_main(w, demo, rare):
               % (f["name"], r.status, len(r.body), r.body == on_disk))
         check(r.content_type == "application/vnd.tcpdump.pcap", "download content type %r" % r.content_type)
         check(f["name"] in r.headers.get("content-disposition", ""), "content-disposition %r" % r.headers)
+        # pcapng files are served as Wireshark's application/x-pcapng.
+        api.ok("PUT", "/v1/captures/ng-dl", {"format": "pcapng", "maxPackets": 50}, expect=201)
+        api.wait_stopped("ng-dl")
+        ng = api.ok("GET", "/v1/captures/ng-dl/files")[0]
+        rng = download(d, "/v1/captures/ng-dl/files/" + ng["name"])
+        check(rng.status == 200 and rng.content_type == "application/x-pcapng" and rng.body[:4] == b"\x0a\x0d\x0d\x0a",
+              "pcapng download: HTTP %d, %r, starts %r" % (rng.status, rng.content_type, rng.body[:4]))
+        api.ok("DELETE", "/v1/captures/ng-dl?purge=true")
         header, records = read_pcap(r.body, f["name"])
         check(header["nanosecond"] and len(records) == 500 and all(c <= 128 for _, c, _, _ in records),
               "pk-limit file: %d records, nanosecond=%s" % (len(records), header["nanosecond"]))
