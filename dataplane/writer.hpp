@@ -61,7 +61,8 @@ private:
     void execute(std::function<void()> command);
     void run_commands();
     unsigned drain(bool to_empty, uint64_t now_ns);
-    void handle(rte_mbuf* m, uint64_t now_ns);
+    void handle(rte_mbuf* m, uint64_t now_ns);  // writes one packet; the caller frees it
+    void handle_burst(void* const* objs, unsigned n, uint64_t now_ns);
 
     unsigned id_;
     std::vector<rte_ring*> rings_;
