@@ -48,12 +48,19 @@ export async function call(method, path, body) {
   for (;;) {
     const headers = authHeaders();
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-    });
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+      });
+    } catch (e) {
+      serverState('trawld cannot be reached');
+      throw new ApiError(0, { error: { code: 'Unreachable', message: 'trawld cannot be reached (stopped, or the network is down)', target: '' } });
+    }
+    serverState('');
     const text = await res.text();
     let data = null;
     try {
@@ -71,6 +78,12 @@ export async function call(method, path, body) {
     if (!res.ok) throw new ApiError(res.status, data, text);
     return { status: res.status, data };
   }
+}
+
+// The header's connection note: empty while trawld answers.
+function serverState(text) {
+  const el = document.getElementById('server-state');
+  if (el && el.textContent !== text) el.textContent = text;
 }
 
 export const get = (path) => call('GET', path).then((r) => r.data);

@@ -11,6 +11,7 @@ import { portsPage } from './pages/ports.js';
 
 const main = document.getElementById('main');
 let leave = null;  // the current page's clean-up (timers, charts)
+let firstRender = true;
 
 function route() {
   const path = (location.hash || '#/sessions').slice(1);
@@ -43,12 +44,15 @@ async function render() {
   fill(main, container);
   leave = r.page(container, ...r.args) || null;
   // Move the focus to the new page's heading, as a page load would, so keyboard and
-  // screen-reader users start at the top of what changed.
+  // screen-reader users start at the top of what changed (not on the first load: the
+  // browser starts at the top by itself).
   const heading = container.querySelector('h1');
-  if (heading && document.activeElement !== document.body && !document.querySelector('dialog[open]')) {
+  if (heading && !firstRender && !document.querySelector('dialog[open]')) {
     heading.setAttribute('tabindex', '-1');
     heading.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
   }
+  firstRender = false;
   if (heading) document.title = `${heading.textContent} · trawl console`;
 }
 
@@ -73,11 +77,12 @@ api.setTokenPrompt((message) => new Promise((resolve) => {
     resolve(value);
   };
   form.addEventListener('submit', onSubmit);
-  // Escape would leave the page without data: keep the dialog open.
-  dialog.addEventListener('cancel', (e) => e.preventDefault(), { once: true });
   if (!dialog.open) dialog.showModal();
   input.focus();
 }));
+
+// Escape would leave the page without data: the token dialog stays open.
+document.getElementById('token-dialog').addEventListener('cancel', (e) => e.preventDefault());
 
 function updateTokenButton(present) {
   document.getElementById('forget-token').hidden = !present;

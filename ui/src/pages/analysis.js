@@ -17,6 +17,7 @@ export function analysisPage(root, name) {
   let timer = null;
   let chart = null;
   let gone = false;
+  let generation = 0;  // a newer load() makes the answers of older ones irrelevant
   const status = h('div', { id: 'analysis-status', role: 'status' });
   const content = h('div', { id: 'analysis' });
   const topSelect = h('select', { id: 'flows-top', onchange: () => { top = Number(topSelect.value); load(); } },
@@ -29,28 +30,29 @@ export function analysisPage(root, name) {
     h('h1', {}, `Analysis of ${name}`),
     h('div', { class: 'toolbar' },
       h('label', { for: 'flows-top' }, 'Flows and addresses fetched: '), topSelect,
-      h('button', { type: 'button', onclick: () => load() }, 'Analyse again')),
+      h('button', { type: 'button', onclick: () => load() }, 'Reload')),
     status,
     content,
   );
 
-  async function load() {
+  async function load(again = false) {
     clearTimeout(timer);
+    const mine = again ? generation : ++generation;
     const progress = h('progress', { max: 1, 'aria-label': 'Analysis progress' });
     fill(status, h('p', {}, 'Analysing the complete files… '), progress);
     try {
       const { status: code, data } = await api.call('GET', `${base}/analysis?async=true&top=${top}`);
-      if (gone) return;
+      if (gone || mine !== generation) return;
       if (code === 202) {
         progress.value = data.progress?.fraction ?? 0;
         progress.textContent = fmt.percent(progress.value, 1);
-        timer = setTimeout(load, POLL_MS);
+        timer = setTimeout(() => load(true), POLL_MS);
         return;
       }
       fill(status);
       render(data);
     } catch (e) {
-      if (!gone) fill(status, errorBox(e));
+      if (!gone && mine === generation) fill(status, errorBox(e));
     }
   }
 
