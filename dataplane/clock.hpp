@@ -50,13 +50,31 @@ public:
         const int64_t delta = int64_t(tsc - base_tsc);
         return base_ns + uint64_t(int64_t((static_cast<__int128>(delta) * __int128(mult)) >> 32));
     }
-    uint64_t now_ns() const { return to_ns(rte_rdtsc()); }
+    // Never less than what this copy returned before: a resync preempted between its
+    // reads and its store can leave the new mapping microseconds behind the old one.
+    // Each thread holds its own copy (workers, writers), so `last_` is not shared.
+    uint64_t now_ns() const {
+        const uint64_t t = to_ns(rte_rdtsc());
+        if (t > last_) last_ = t;
+        return last_;
+    }
 
     // One thread only (the control tick), about once a second.
     void resync() {
         State& s = *state_;
-        const uint64_t tsc = rte_rdtsc();
-        const uint64_t real = realtime_ns();
+        // A (TSC, realtime) pair read back to back; of a few tries the narrowest, so
+        // that a preemption between the two reads is not taken for clock error.
+        uint64_t tsc = 0, real = 0, width = ~0ull;
+        for (int i = 0; i < 8; ++i) {
+            const uint64_t t0 = rte_rdtsc();
+            const uint64_t r = realtime_ns();
+            const uint64_t t1 = rte_rdtsc();
+            if (t1 - t0 < width) {
+                width = t1 - t0;
+                tsc = t0 + (t1 - t0) / 2;
+                real = r;
+            }
+        }
         const uint64_t ours = to_ns(tsc);
         const int64_t offset = int64_t(real - ours);  // > 0: we are behind
         const uint64_t tsc_span = tsc - s.first_tsc;
@@ -109,6 +127,7 @@ private:
     }
 
     std::shared_ptr<State> state_;
+    mutable uint64_t last_ = 0;
 };
 
 }  // namespace trawl::dataplane
