@@ -310,6 +310,11 @@ bool CaptureFile::write_out(const uint8_t* data, size_t length) {
         length -= size_t(n);
         offset += uint64_t(n);
     }
+    // Start writeback of what was just written, without waiting for it: the fdatasync
+    // when the file is published then has only the last flush left to wait for. A
+    // writer that fsyncs a 64 MB file in one go stalls for long enough to fill its
+    // rings (measured: thousands of packets lost by other sessions per rotation).
+    ::sync_file_range(fd_, off_t(flushed_bytes_), off_t(offset - flushed_bytes_), SYNC_FILE_RANGE_WRITE);
     flushed_bytes_ = offset;
     if (stats_) {
         const uint64_t ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(

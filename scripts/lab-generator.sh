@@ -28,7 +28,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
-if grep -q " hugetlbfs " /proc/mounts && [ "${free:-0}" -ge 512 ]; then mem=(--socket-mem 1024); else mem=(--no-huge -m 1024); fi
+# --in-memory: no hugepage files left behind when the generator is killed.
+if grep -q " hugetlbfs " /proc/mounts && [ "${free:-0}" -ge 512 ]; then mem=(--in-memory --socket-mem 1024); else mem=(--no-huge -m 1024); fi
 # Main lcore and forwarding lcore both on $cpu: the main lcore only prints statistics.
 eal=(--lcores "0@$cpu,1@$cpu" --no-pci --no-telemetry --file-prefix trawl-lab-gen "${mem[@]}"
      --vdev "net_memif0,role=server,socket=$sock,socket-abstract=no")
