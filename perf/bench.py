@@ -147,7 +147,7 @@ def rule_sessions(rules, match, snap=128, patterns=None):
         if not filters:
             raise ValueError("session %d would have no filter (capture everything)" % i)
         s = {"name": "s%02d" % i, "filters": filters, "bytesToCapturePerPacket": snap,
-             "fileSizeInBytes": 64 << 20, "fileCount": 2, "timeLimitInSeconds": 86400}
+             "fileSizeInBytes": 64 << 20, "fileCount": 2, "timeLimitInSeconds": 86400, "totalBytesPerSession": 0}
         if patterns and i == 0:
             s["payloadPatterns"] = patterns
         sessions.append(s)
@@ -493,7 +493,7 @@ def s3(env, results):
         # Back-pressure: the worker waits for the writer instead of dropping, so the
         # writer runs flat out; one session, no filter, snap 128.
         sessions = [{"name": "all", "bytesToCapturePerPacket": 128, "fileSizeInBytes": 256 << 20,
-                     "fileCount": 4, "timeLimitInSeconds": 86400}]
+                     "fileCount": 4, "timeLimitInSeconds": 86400, "totalBytesPerSession": 0}]
         with Trawld(env, "s3", [("net_pcap0,rx_pcap=%s,infinite_rx=1" % src, {"backpressure": "on"})],
                     sessions) as d:
             time.sleep(1)
@@ -568,7 +568,7 @@ def s4(env, results):
     counts = [10, 1024, 10000] if not env.smoke else [10, 1024]
     with Trawld(env, "s4", [(replay, {})], [{"name": "steady", "filters": MATCH_RULES[0.01],
                                              "bytesToCapturePerPacket": 128, "fileSizeInBytes": 64 << 20,
-                                             "fileCount": 2, "timeLimitInSeconds": 86400}]) as d:
+                                             "fileCount": 2, "timeLimitInSeconds": 86400, "totalBytesPerSession": 0}]) as d:
         time.sleep(1)
         before = d.get("/v1/captures/steady")
         for n in counts:
@@ -637,7 +637,7 @@ def patterns(env, results):
             # shows what handing every packet to the writer costs instead.
             s = {"name": "p", "filters": MATCH_RULES[0.0 if kind == "none-0" else 1.0] or
                  [{"sourceSubnets": ["10.200.0.1"]}], "bytesToCapturePerPacket": 64,
-                 "fileSizeInBytes": 64 << 20, "fileCount": 2, "timeLimitInSeconds": 86400}
+                 "fileSizeInBytes": 64 << 20, "fileCount": 2, "timeLimitInSeconds": 86400, "totalBytesPerSession": 0}
             if n:
                 s["payloadPatterns"] = pattern_set(n, kind)
             with Trawld(env, "pat", [(replay, {})], [s],
