@@ -87,6 +87,22 @@ class Env:
         self.counter += 1
         return "trawl-perf-%d-%s-%d" % (os.getpid(), name, self.counter)
 
+    def release_hugepages(self):
+        """A DPDK process that is killed (or exits without rte_eal_cleanup) leaves its
+        hugepage files behind, and with them the pages: remove this run's."""
+        prefix = "trawl-perf-%d-" % os.getpid()
+        for mnt in ("/dev/hugepages", "/mnt/huge"):
+            try:
+                names = os.listdir(mnt)
+            except OSError:
+                continue
+            for n in names:
+                if n.startswith(prefix):
+                    try:
+                        os.unlink(os.path.join(mnt, n))
+                    except OSError:
+                        pass
+
     def row(self, scenario, case, measured, baseline_name, baseline, ratio, target, cores):
         self.rows.append(dict(scenario=scenario, case=case, measured=measured, baseline_name=baseline_name,
                               baseline=baseline, ratio=ratio, target=target, cores=cores))
@@ -214,6 +230,7 @@ class Trawld:
                 self.proc.wait()
         self.log.close()
         shutil.rmtree(os.path.join(self.dir, "captures"), ignore_errors=True)
+        self.env.release_hugepages()
 
     def call(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
@@ -349,7 +366,7 @@ def testpmd(env, name, vdevs, fwd_args, seconds, lcores):
         return p, out_path
 
 
-def testpmd_stop(p, out_path):
+def testpmd_stop(p, out_path, env=None):
     if p.poll() is None:
         p.send_signal(signal.SIGINT)
         try:
@@ -358,6 +375,8 @@ def testpmd_stop(p, out_path):
             p.kill()
             p.wait()
     text = open(out_path, errors="replace").read()
+    if env is not None:
+        env.release_hugepages()
     rates = {}
     for block in re.findall(r"NIC statistics for port (\d+).*?Rx-pps:\s+(\d+).*?Tx-pps:\s+(\d+)", text, re.S):
         port, rx, tx = int(block[0]), int(block[1]), int(block[2])
@@ -386,7 +405,7 @@ def s1(env, results):
     p, path = testpmd(env, "s1-testpmd", [replay], ["--forward-mode=rxonly"], env.seconds + 3,
                       "0@0,1@%d" % (1 if env.cpus > 1 else 0))
     time.sleep(env.seconds + 3)
-    rates, _, _ = testpmd_stop(p, path)
+    rates, _, _ = testpmd_stop(p, path, env)
     ceiling = steady(rates.get(0, [(0, 0)]), 0)
     results["testpmd_rxonly_pps"] = ceiling
     # (rules, match, rte_acl method): "default" lets DPDK pick within the EAL's SIMD
@@ -449,7 +468,7 @@ def s2(env, results):
             time.sleep(2)
             m = d.measure(env.seconds)
     finally:
-        rates, fwd, text = testpmd_stop(p, path)
+        rates, fwd, text = testpmd_stop(p, path, env)
     gen_tx = steady(rates.get(1, [(0, 0)]), 1)
     gen_rx = steady(rates.get(0, [(0, 0)]), 0)
     tx_dropped = fwd.get(1, {}).get("TX-dropped", 0)
@@ -550,7 +569,7 @@ def dumpcap(env, src):
     except subprocess.TimeoutExpired:
         return None, "dpdk-dumpcap did not finish"
     finally:
-        testpmd_stop(p, out_path)
+        testpmd_stop(p, out_path, env)
     if r.returncode != 0 or not os.path.exists(out):
         return None, "dpdk-dumpcap failed: " + (r.stderr or r.stdout).strip()[-300:]
     count = subprocess.run(["capinfos", "-c", "-M", "-T", out], capture_output=True, text=True).stdout
