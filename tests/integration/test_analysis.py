@@ -414,6 +414,9 @@ def test_rest(w):
     with Trawld(w, ["net_pcap0,rx_pcap=" + replay], sessions=sessions) as d:
         d.start()
         d.wait_rx(30000)
+        # The writer may still be behind the port: wait until "all" holds every packet,
+        # so its files cannot change between the two answers compared below.
+        d.wait_for(lambda: d.session("all")["packets"] == 30000, 60, "session all to hold all 30000 packets")
 
         def analysis(name, query="", expect=200):
             status, body = d.request("GET", "/v1/captures/%s/analysis%s" % (name, query))
