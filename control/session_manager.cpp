@@ -13,6 +13,7 @@
 #include <set>
 
 #include "control/log.hpp"
+#include "control/wall_clock.hpp"
 #include "control/storage/sas_url.hpp"
 
 namespace trawl::control {
@@ -20,12 +21,6 @@ namespace trawl::control {
 using dataplane::StopReason;
 
 namespace {
-
-uint64_t wall_clock_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
 
 nlohmann::json time_or_null(uint64_t ns) {
     return ns ? nlohmann::json(format_time_ns(ns)) : nlohmann::json(nullptr);

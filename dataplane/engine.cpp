@@ -437,14 +437,10 @@ unsigned Engine::free_slots() const {
     return n;
 }
 
-uint64_t Engine::now_ns() const {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
+uint64_t Engine::now_ns() const { return TscClock::realtime_ns(); }
 
 void Engine::resync_clock() {
-    const uint64_t now = TscClock::realtime_ns();
+    const uint64_t now = now_ns();
     if (now - last_resync_ns_ < 1'000'000'000ull) return;
     last_resync_ns_ = now;
     clock_->resync();

@@ -113,7 +113,7 @@ public:
     // The automatic choices made for each port (mbuf size, back-pressure, RSS), for the log.
     std::vector<std::string> port_notes() const;
     unsigned free_slots() const;
-    // Wall clock used for session deadlines (TSC-derived, ns since the epoch).
+    // CLOCK_REALTIME in ns since the epoch (session start and deadline times).
     uint64_t now_ns() const;
     // Re-synchronises the TSC clock with CLOCK_REALTIME; the control thread calls it
     // often, it acts about once a second (see clock.hpp).

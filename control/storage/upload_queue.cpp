@@ -13,18 +13,14 @@
 #include <ctime>
 #include <random>
 
+#include "control/wall_clock.hpp"
+
 namespace trawl::control::storage {
 namespace {
 
 uint64_t monotonic_ns() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-uint64_t wall_clock_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
     return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
